@@ -1,0 +1,172 @@
+package probe
+
+import (
+	"fmt"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/probe/wire"
+)
+
+// Outcome is a probe's verdict, as a stable machine word.
+type Outcome string
+
+// The outcomes of design §1.
+const (
+	Open        Outcome = "open"
+	Refused     Outcome = "refused"
+	Unreachable Outcome = "unreachable"
+	Timeout     Outcome = "timeout"
+	LocalError  Outcome = "local-error"
+	Interrupted Outcome = "interrupted"
+)
+
+// Reasons that are not ICMP message names (those come from package icmp).
+const (
+	ReasonSYNACK        = "syn-ack"
+	ReasonRST           = "rst"
+	ReasonTimeout       = "timeout"
+	ReasonInterrupted   = "interrupted"
+	ReasonNoRoute       = "no-route"
+	ReasonRouteUnreach  = "route-unreachable"
+	ReasonRouteProhibit = "route-prohibit"
+	ReasonRouteBlackhol = "route-blackhole"
+	ReasonNeighbor      = "neighbor-unreachable"
+	ReasonLocal         = "local-error"
+)
+
+// Direction says whether an event is a packet we sent or one we saw.
+type Direction uint8
+
+// Directions of an Event.
+const (
+	Sent Direction = iota
+	Received
+)
+
+// Effect is what an event did to the probe.
+type Effect string
+
+// Effects of an Event.
+const (
+	EffectProbe    Effect = "probe"    // a SYN we sent
+	EffectDecided  Effect = "decided"  // this packet decided the outcome
+	EffectTeardown Effect = "teardown" // our RST ending a half-open connection
+	EffectAnswer   Effect = "answer"   // our RST answering an unacceptable SYN-ACK (spec §2.1)
+	EffectSoft     Effect = "soft"     // a soft error saved for the deadline
+	EffectPMTU     Effect = "pmtu"     // path-MTU information; never ends a probe
+	EffectIgnored  Effect = "ignored"  // not acceptable; Why says why
+)
+
+// Why an event was ignored.
+const (
+	IgnoredBadACK        = "bad-ack"           // SYN-ACK or RST whose ACK is not ISS+1
+	IgnoredRSTNoACK      = "rst-without-ack"   // RST without the ACK flag
+	IgnoredSimultaneous  = "simultaneous-open" // SYN without ACK
+	IgnoredBareACK       = "bare-ack"          // acceptable ACK without SYN or RST
+	IgnoredNoFlags       = "no-syn-no-rst"     // neither SYN, RST nor ACK
+	IgnoredBadChecksum   = "bad-checksum"      // TCP or ICMP checksum does not verify
+	IgnoredQuoteSeq      = "icmp-quote-seq"    // quoted sequence number is not ISS
+	IgnoredICMPType      = "icmp-not-for-tcp"  // message class Ignore under the profile
+	IgnoredAfterDecision = "late"              // arrived after the outcome was decided
+)
+
+// Event is one packet sent or seen, with its time and what it did.
+type Event struct {
+	Time       time.Time
+	Dir        Direction
+	Flags      wire.Flags // TCP flags, for TCP events
+	Seq, Ack   uint32
+	From       netip.Addr // sender, for received events
+	TTL        uint8      // received TTL / hop limit
+	ICMPType   uint8
+	ICMPCode   uint8
+	ICMP       bool
+	Reason     string // ICMP message name, e.g. icmp-host-unreachable
+	Errno      syscall.Errno
+	Effect     Effect
+	Why        string // for EffectIgnored
+	Retransmit bool   // a SYN after the first
+}
+
+// SYNACK is what the target's SYN-ACK said about it.
+type SYNACK struct {
+	Seq     uint32
+	TTL     uint8
+	Window  uint16
+	Options wire.Options
+	ECE     bool
+	CWR     bool
+}
+
+// Result is everything one probe learned.
+type Result struct {
+	Target    string // as the user gave it
+	Addr      netip.Addr
+	Port      uint16
+	Interface string
+	Src       netip.Addr
+	SrcPort   uint16
+	Profile   string
+	Schedule  Schedule
+	ICMP      ICMPPolicy
+	ISS       uint32
+
+	Outcome   Outcome
+	Errno     syscall.Errno // 0 for open
+	Reason    string
+	Soft      bool       // the errno is a soft error saved and reported at the deadline
+	Responder netip.Addr // who sent the deciding packet
+	RTT       time.Duration
+	SYNACK    *SYNACK
+	Teardown  bool // we sent <SEQ=ISS+1><RST>
+
+	Attempts []time.Time // each SYN's send time
+	Events   []Event
+	Ignored  int // packets matched to this probe but not acceptable
+
+	Started, Finished time.Time
+	Expect            string // assertion attached by the caller, if any
+}
+
+// Err returns nil for an open port and otherwise an error wrapping the
+// errno, so errors.Is(r.Err(), syscall.ECONNREFUSED) works.
+func (r *Result) Err() error {
+	if r.Outcome == Open {
+		return nil
+	}
+	return &ProbeError{Target: r.Target, Outcome: r.Outcome, Reason: r.Reason, Errno: r.Errno}
+}
+
+// ProbeError is a probe that did not find the port open.
+type ProbeError struct {
+	Target  string
+	Outcome Outcome
+	Reason  string
+	Errno   syscall.Errno
+}
+
+func (e *ProbeError) Error() string {
+	if e.Errno == 0 {
+		return fmt.Sprintf("%s: %s (%s)", e.Target, e.Outcome, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s: %v (%s)", e.Target, e.Outcome, e.Errno, e.Reason)
+}
+
+// Unwrap returns the errno.
+func (e *ProbeError) Unwrap() error {
+	if e.Errno == 0 {
+		return nil
+	}
+	return e.Errno
+}
+
+// OutcomeOf maps an errno delivered by an ICMP error or an RST to the
+// outcome: ECONNREFUSED is a refusal, anything else is unreachable.
+func OutcomeOf(errno syscall.Errno) Outcome {
+	if errno == syscall.ECONNREFUSED {
+		return Refused
+	}
+	return Unreachable
+}
