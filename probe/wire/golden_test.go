@@ -145,8 +145,8 @@ func goldens() []golden {
 				// IPv6
 				0x60, 0x00, 0x00, 0x00, // version 6, traffic class 0, flow label 0
 				0x00, 0x28, // payload length 40
-				0x06,       // next header TCP
-				0x40,       // hop limit 64
+				0x06,                                                          // next header TCP
+				0x40,                                                          // hop limit 64
 				0xfd, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, // source fd00:1::1
 				0xfd, 0x00, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, // destination fd00:2::2
 				// TCP
@@ -178,8 +178,8 @@ func goldens() []golden {
 				// IPv6
 				0x60, 0x01, 0x23, 0x45, // version 6, traffic class 0, flow label 0x12345
 				0x00, 0x14, // payload length 20
-				0x06,       // next header TCP
-				0x40,       // hop limit 64
+				0x06,                                                          // next header TCP
+				0x40,                                                          // hop limit 64
 				0xfd, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, // source fd00:1::1
 				0xfd, 0x00, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, // destination fd00:2::2
 				// TCP
