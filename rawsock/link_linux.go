@@ -1,0 +1,417 @@
+package rawsock
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Link is one AF_PACKET socket on one interface, shared by every probe that
+// leaves through it.
+type Link struct {
+	ifi    net.Interface
+	conn   *packet.Conn
+	rc     syscall.RawConn
+	hdrLen int  // 14 for Ethernet and loopback framing, 0 for none
+	ether  bool // Ethernet framing with real MACs (not loopback)
+	src    [6]byte
+
+	free chan *writer // idle writers: a free list that the GC never empties
+
+	rmu  sync.Mutex // held by the one running Receive
+	recv receiver
+
+	closed atomic.Bool
+
+	smu   sync.Mutex
+	stats LinkStats
+}
+
+// writer holds what one concurrent WriteIP call needs, so the call does not
+// allocate.
+type writer struct {
+	buf   []byte
+	frame []byte
+	sa    unix.SockaddrLinklayer
+	err   error
+	fn    func(fd uintptr) bool
+}
+
+func (w *writer) write(fd uintptr) bool {
+	w.err = unix.Sendto(int(fd), w.frame, 0, &w.sa)
+	return w.err != unix.EAGAIN
+}
+
+// receiver is the state of the single reader: preallocated buffers and the
+// msghdr that recvmsg(2) fills.
+type receiver struct {
+	buf  []byte
+	oob  []byte
+	from unix.RawSockaddrLinklayer
+	iov  unix.Iovec
+	msg  unix.Msghdr
+	n    int
+	err  syscall.Errno
+	fn   func(fd uintptr) bool
+}
+
+func (r *receiver) read(fd uintptr) bool {
+	r.msg.Namelen = unix.SizeofSockaddrLinklayer
+	r.msg.SetControllen(len(r.oob))
+	r.msg.Flags = 0
+	n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), 0)
+	if e == unix.EAGAIN || e == unix.EINTR {
+		return false
+	}
+	r.n, r.err = int(n), e
+	return true
+}
+
+var _ interface {
+	WriteIP([]byte, net.HardwareAddr) error
+	Receive(context.Context, func([]byte, RecvInfo)) error
+	Close() error
+} = (*Link)(nil)
+
+// Open opens a Link on ifi. Framing is chosen from the interface's ARPHRD
+// type: Ethernet, loopback (Ethernet header with zero MACs) or none (TUN,
+// WireGuard: bare IP packets). It installs the receive filter (see
+// filterProgram) before binding, enables PACKET_AUXDATA and SO_TIMESTAMPNS,
+// and sets the receive buffer. Without CAP_NET_RAW the error wraps
+// os.ErrPermission.
+func Open(ifi *net.Interface, cfg LinkConfig) (*Link, error) {
+	if ifi == nil {
+		return nil, errors.New("rawsock: Open needs an interface")
+	}
+	nl, err := netlink.LinkByIndex(ifi.Index)
+	if err != nil {
+		return nil, fmt.Errorf("rawsock: look up interface %s (index %d): %w", ifi.Name, ifi.Index, err)
+	}
+	var typ packet.Type
+	var hdrLen int
+	switch enc := nl.Attrs().EncapType; enc {
+	case "ether", "loopback":
+		typ, hdrLen = packet.Raw, ethHeaderLen
+	case "none":
+		typ, hdrLen = packet.Datagram, 0
+	default:
+		return nil, fmt.Errorf("rawsock: interface %s has link type %q; only Ethernet, loopback and none (TUN, WireGuard) are supported", ifi.Name, enc)
+	}
+	filter, err := assembleFilter(hdrLen, cfg.Addrs)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := packet.Listen(ifi, typ, unix.ETH_P_ALL, &packet.Config{Filter: filter})
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("rawsock: open packet socket on %s: %w: tcpprobe needs CAP_NET_RAW; run it as root or grant it with `sudo setcap cap_net_raw+ep $(which tcpprobe)`", ifi.Name, err)
+		}
+		return nil, fmt.Errorf("rawsock: open packet socket on %s: %w", ifi.Name, err)
+	}
+	l := &Link{ifi: *ifi, conn: conn, hdrLen: hdrLen}
+	if nl.Attrs().EncapType == "ether" {
+		if len(ifi.HardwareAddr) != 6 {
+			conn.Close()
+			return nil, fmt.Errorf("rawsock: Ethernet interface %s has hardware address %q, not a 6-byte MAC", ifi.Name, ifi.HardwareAddr)
+		}
+		l.ether = true
+		copy(l.src[:], ifi.HardwareAddr)
+	}
+	if err := l.setup(cfg); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	n := 2 * runtime.GOMAXPROCS(0)
+	l.free = make(chan *writer, n)
+	return l, nil
+}
+
+func (l *Link) setup(cfg LinkConfig) error {
+	rc, err := l.conn.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("rawsock: packet socket on %s: %w", l.ifi.Name, err)
+	}
+	l.rc = rc
+	size := cfg.RecvBuffer
+	if size <= 0 {
+		size = DefaultRecvBuffer
+	}
+	var serr error
+	cerr := rc.Control(func(fd uintptr) {
+		set := func(level, opt, v int, name string) bool {
+			if err := unix.SetsockoptInt(int(fd), level, opt, v); err != nil {
+				serr = fmt.Errorf("rawsock: set %s on %s: %w", name, l.ifi.Name, err)
+				return false
+			}
+			return true
+		}
+		if !set(unix.SOL_PACKET, unix.PACKET_AUXDATA, 1, "PACKET_AUXDATA") ||
+			!set(unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS") {
+			return
+		}
+		if !cfg.keepOutgoing {
+			// Kernels before 4.20 lack it; the BPF program covers them.
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+		}
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size) != nil {
+			set(unix.SOL_SOCKET, unix.SO_RCVBUF, size, "SO_RCVBUF")
+		}
+	})
+	if cerr != nil {
+		return fmt.Errorf("rawsock: packet socket on %s: %w", l.ifi.Name, cerr)
+	}
+	if serr != nil {
+		return serr
+	}
+	r := &l.recv
+	r.buf = make([]byte, 1<<16+l.hdrLen+64)
+	oob := make([]uint64, 32) // 8-byte aligned, room for auxdata + timestamp
+	r.oob = unsafe.Slice((*byte)(unsafe.Pointer(&oob[0])), len(oob)*8)
+	r.iov.Base = &r.buf[0]
+	r.iov.SetLen(len(r.buf))
+	r.msg.Name = (*byte)(unsafe.Pointer(&r.from))
+	r.msg.Iov = &r.iov
+	r.msg.SetIovlen(1)
+	r.msg.Control = &r.oob[0]
+	r.fn = r.read
+	return nil
+}
+
+// Interface returns the interface the link is open on.
+func (l *Link) Interface() net.Interface { return l.ifi }
+
+func (l *Link) getWriter() *writer {
+	select {
+	case w := <-l.free:
+		return w
+	default:
+	}
+	w := &writer{buf: make([]byte, l.hdrLen+l.ifi.MTU)}
+	w.sa.Ifindex = l.ifi.Index
+	w.fn = w.write
+	return w
+}
+
+func (l *Link) putWriter(w *writer) {
+	w.frame, w.err = nil, nil
+	select {
+	case l.free <- w:
+	default:
+	}
+}
+
+// WriteIP sends one IP packet (IPv4 or IPv6, header included, checksums
+// already set) to the next hop dst (nil for links without a link layer, and
+// ignored on loopback). It is safe for concurrent use and does not allocate.
+func (l *Link) WriteIP(pkt []byte, dst net.HardwareAddr) error {
+	if len(pkt) == 0 {
+		return errors.New("rawsock: WriteIP: empty packet")
+	}
+	var proto uint16
+	switch pkt[0] >> 4 {
+	case 4:
+		proto = etherTypeIPv4
+	case 6:
+		proto = etherTypeIPv6
+	default:
+		return fmt.Errorf("rawsock: WriteIP: not an IP packet (version %d)", pkt[0]>>4)
+	}
+	w := l.getWriter()
+	defer l.putWriter(w)
+	w.sa.Protocol = htons(proto)
+	if l.hdrLen == 0 {
+		w.sa.Halen = 0
+		w.frame = pkt
+	} else {
+		n := l.hdrLen + len(pkt)
+		if cap(w.buf) < n {
+			w.buf = make([]byte, n)
+		}
+		f := w.buf[:n]
+		if l.ether { // loopback keeps zero MACs
+			if len(dst) != 6 {
+				return fmt.Errorf("rawsock: WriteIP on %s: next-hop hardware address %q is not a 6-byte MAC; resolve it with ResolveNeighbor", l.ifi.Name, dst)
+			}
+			copy(f[0:6], dst)
+			copy(w.sa.Addr[:], dst)
+			w.sa.Halen = 6
+		} else {
+			clear(f[0:6])
+			w.sa.Halen = 6
+			w.sa.Addr = [8]byte{}
+		}
+		copy(f[6:12], l.src[:])
+		binary.BigEndian.PutUint16(f[12:14], proto)
+		copy(f[14:], pkt)
+		w.frame = f
+	}
+	if err := l.rc.Write(w.fn); err != nil {
+		return l.writeErr(err)
+	}
+	if w.err != nil {
+		return l.writeErr(w.err)
+	}
+	return nil
+}
+
+func (l *Link) writeErr(err error) error {
+	if l.closed.Load() {
+		return fmt.Errorf("rawsock: write on %s: %w", l.ifi.Name, net.ErrClosed)
+	}
+	return fmt.Errorf("rawsock: write on %s: %w", l.ifi.Name, err)
+}
+
+// aLongTimeAgo is a read deadline in the past: it wakes a blocked Receive.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// Receive reads packets until ctx is done or the link is closed, calling fn
+// for each IP packet addressed to the link's addresses. The link header is
+// stripped and Ethernet padding trimmed by the IP length field; pkt is valid
+// only during the call. One Receive runs at a time per Link; it does not
+// allocate per packet. It returns nil when ctx is done or the link is closed,
+// and the error otherwise.
+func (l *Link) Receive(ctx context.Context, fn func(pkt []byte, info RecvInfo)) error {
+	if !l.rmu.TryLock() {
+		return fmt.Errorf("rawsock: Receive is already running on %s; run one reader per Link", l.ifi.Name)
+	}
+	defer l.rmu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil
+	}
+	if err := l.conn.SetReadDeadline(time.Time{}); err != nil {
+		if l.closed.Load() {
+			return nil
+		}
+		return fmt.Errorf("rawsock: receive on %s: %w", l.ifi.Name, err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(aLongTimeAgo) })
+	defer stop()
+	r := &l.recv
+	for {
+		err := l.rc.Read(r.fn)
+		if err == nil && r.err != 0 {
+			err = r.err
+		}
+		if err != nil {
+			if ctx.Err() != nil || l.closed.Load() {
+				return nil
+			}
+			return fmt.Errorf("rawsock: receive on %s: %w", l.ifi.Name, err)
+		}
+		if r.from.Pkttype == pktOutgoing {
+			continue
+		}
+		info := parseControl(r.oob[:r.msg.Controllen])
+		if r.msg.Flags&unix.MSG_TRUNC != 0 {
+			info.Truncated = true
+		}
+		if info.Time.IsZero() {
+			info.Time = time.Now()
+		}
+		if r.n < l.hdrLen {
+			continue
+		}
+		fn(trimIP(r.buf[l.hdrLen:r.n]), info)
+	}
+}
+
+// parseControl reads PACKET_AUXDATA and SCM_TIMESTAMPNS from the control
+// messages by hand: unix.ParseSocketControlMessage allocates.
+func parseControl(oob []byte) RecvInfo {
+	var info RecvInfo
+	hdr := unix.CmsgLen(0)
+	for len(oob) >= hdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		clen := int(h.Len)
+		if clen < hdr || clen > len(oob) {
+			break
+		}
+		data := oob[hdr:clen]
+		switch {
+		case h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA && len(data) >= int(unsafe.Sizeof(unix.TpacketAuxdata{})):
+			aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&data[0]))
+			info.ChecksumNotReady = aux.Status&unix.TP_STATUS_CSUMNOTREADY != 0
+			info.ChecksumValid = aux.Status&unix.TP_STATUS_CSUM_VALID != 0
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(unix.Timespec{})):
+			ts := (*unix.Timespec)(unsafe.Pointer(&data[0]))
+			if ts.Sec != 0 || ts.Nsec != 0 {
+				info.Time = time.Unix(int64(ts.Sec), int64(ts.Nsec))
+			}
+		}
+		next := unix.CmsgSpace(clen - hdr)
+		if next > len(oob) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return info
+}
+
+// trimIP cuts link-layer padding after the IP packet, as the IP length field
+// says. A length field that claims more than is there is left for the parser
+// to reject.
+func trimIP(p []byte) []byte {
+	if len(p) < 1 {
+		return p
+	}
+	switch p[0] >> 4 {
+	case 4:
+		if len(p) >= 20 {
+			if n := int(binary.BigEndian.Uint16(p[2:4])); n >= 20 && n < len(p) {
+				return p[:n]
+			}
+		}
+	case 6:
+		if len(p) >= 40 {
+			if n := 40 + int(binary.BigEndian.Uint16(p[4:6])); n > 40 && n < len(p) {
+				return p[:n]
+			}
+		}
+	}
+	return p
+}
+
+// Stats returns the kernel's PACKET_STATISTICS counters accumulated since
+// Open. The kernel resets them on every read; the Link adds them up.
+func (l *Link) Stats() (LinkStats, error) {
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	s, err := l.conn.Stats()
+	if err != nil {
+		return l.stats, fmt.Errorf("rawsock: read PACKET_STATISTICS on %s: %w", l.ifi.Name, err)
+	}
+	// tp_packets counts the dropped packets too.
+	l.stats.Received += uint64(s.Packets)
+	l.stats.Dropped += uint64(s.Drops)
+	return l.stats, nil
+}
+
+// Close closes the link; a running Receive returns nil.
+func (l *Link) Close() error {
+	if l.closed.Swap(true) {
+		return nil
+	}
+	if err := l.conn.Close(); err != nil {
+		return fmt.Errorf("rawsock: close packet socket on %s: %w", l.ifi.Name, err)
+	}
+	return nil
+}
+
+func htons(v uint16) uint16 {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], v)
+	return binary.NativeEndian.Uint16(b[:])
+}
