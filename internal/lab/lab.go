@@ -1,0 +1,45 @@
+package lab
+
+import (
+	"errors"
+	"net"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Lab is one client — router — server namespace lab (the plan in the package doc). Its
+// methods are safe for concurrent use.
+type Lab struct {
+	// Prefix is the common prefix of the lab's namespace names, "tpl-<pid>-<random>".
+	Prefix string
+	// Client, Router and Server are the namespace names (Prefix + "-c", "-r", "-s").
+	Client, Router, Server string
+	// BuildTime is how long New took to build the lab.
+	BuildTime time.Duration
+
+	tb        testing.TB
+	mu        sync.Mutex
+	closed    bool
+	cmds      []*exec.Cmd    // started by Command; killed on cleanup
+	listeners []net.Listener // server listeners; closed on cleanup
+	delay     *delayer       // TUN delayer in the router
+	wg        sync.WaitGroup // accept loops and delayer goroutines
+}
+
+// Packet is one line tcpdump printed, with the capture time it printed (-tt).
+type Packet struct {
+	// Time is the packet's capture time.
+	Time time.Time
+	// Line is the whole line tcpdump printed, timestamp included.
+	Line string
+}
+
+// ErrGaveUp is returned by (*Lab).KernelConnect when connect() was still in progress
+// when the caller's timeout ran out: the caller gave up, the kernel did not time out
+// (that would be errno ETIMEDOUT with a nil error).
+var ErrGaveUp = errors.New("lab: connect() still in progress when the timeout ran out (gave up; not the kernel's ETIMEDOUT)")
+
+// skipNotRoot is the message New skips with when it lacks privilege.
+const skipNotRoot = "lab tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN) to create network namespaces; run as root, e.g. sudo go test ./..."

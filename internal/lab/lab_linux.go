@@ -1,0 +1,453 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// force makes ip -batch go on past failing lines.
+var force = []string{"-force"}
+
+// ExecTimeout bounds every command Exec runs.
+const ExecTimeout = 30 * time.Second
+
+// netnsDir is where `ip netns` keeps its named namespaces.
+const netnsDir = "/run/netns"
+
+// labName matches the namespace names of every lab: tpl-<pid>-<random>-<c|r|s>.
+var labName = regexp.MustCompile(`^tpl-([0-9]+)-[0-9a-f]+-[crs]$`)
+
+// New builds the lab, or skips tb when not root, and registers tb.Cleanup to remove
+// it. It first removes namespaces of labs whose owning process (the pid in the name) is
+// gone. When New returns, every scenario of the plan is in place, the router's
+// neighbour entries for the client and the server are permanent, the client's and the
+// server's entries for the router are warm (reachable), and the server listens on
+// ListenPorts in both families.
+func New(tb testing.TB) *Lab {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		tb.Skip(skipNotRoot)
+	}
+	for _, tool := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			tb.Fatalf("lab: %s not found in PATH (install iproute2 and nftables): %v", tool, err)
+		}
+	}
+	start := time.Now()
+	if err := removeStale(); err != nil {
+		tb.Logf("lab: removing stale namespaces: %v", err)
+	}
+	var r [2]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		tb.Fatalf("lab: random prefix: %v", err)
+	}
+	prefix := fmt.Sprintf("tpl-%d-%04x", os.Getpid(), binary.BigEndian.Uint16(r[:]))
+	l := &Lab{
+		Prefix: prefix,
+		Client: prefix + "-c",
+		Router: prefix + "-r",
+		Server: prefix + "-s",
+		tb:     tb,
+	}
+	tb.Cleanup(func() {
+		if err := l.close(); err != nil {
+			tb.Errorf("lab: cleanup of %s: %v", l.Prefix, err)
+		}
+	})
+	if err := l.build(); err != nil {
+		tb.Fatalf("lab: building %s: %v", prefix, err)
+	}
+	l.BuildTime = time.Since(start)
+	return l
+}
+
+// removeStale deletes lab namespaces whose owning process no longer exists.
+func removeStale() error {
+	entries, err := os.ReadDir(netnsDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var batch []string
+	for _, e := range entries {
+		m := labName.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		pid, err := strconv.Atoi(m[1])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
+			continue // owner alive (or not ours to judge)
+		}
+		batch = append(batch, "netns delete "+e.Name())
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return ipBatch("", force, batch)
+}
+
+// ipBatch runs `ip [-n ns] [opts] -batch -` with lines on stdin.
+func ipBatch(ns string, opts []string, lines []string) error {
+	var args []string
+	if ns != "" {
+		args = append(args, "-n", ns)
+	}
+	args = append(append(args, opts...), "-batch", "-")
+	return run(strings.Join(lines, "\n")+"\n", "ip", args...)
+}
+
+// run runs name with args and stdin, bounded by ExecTimeout.
+func run(stdin string, name string, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// build creates the namespaces, links, addresses, routes, rules, listeners and the
+// delayer of the plan.
+func (l *Lab) build() error {
+	if err := ipBatch("", nil, []string{
+		"netns add " + l.Client, "netns add " + l.Router, "netns add " + l.Server,
+	}); err != nil {
+		return err
+	}
+	// Sysctls that new interfaces inherit must be set before the links exist.
+	for _, ns := range []string{l.Client, l.Router, l.Server} {
+		kv := commonSysctls
+		if ns == l.Router {
+			kv = append(append([]string(nil), kv...), routerSysctls...)
+		}
+		if err := l.sysctl(ns, kv...); err != nil {
+			return err
+		}
+	}
+	d, err := l.openDelayer()
+	if err != nil {
+		return err
+	}
+	l.delay = d
+	if err := ipBatch(l.Router, nil, l.routerLines()); err != nil {
+		return err
+	}
+	if err := ipBatch(l.Router, []string{"-6"}, routerRules6()); err != nil {
+		return err
+	}
+	if err := ipBatch(l.Client, nil, clientLines()); err != nil {
+		return err
+	}
+	if err := ipBatch(l.Server, nil, serverLines()); err != nil {
+		return err
+	}
+	if err := l.sysctl(l.Router,
+		"net.ipv4.conf."+DelayIf+".rp_filter=0",
+		"net.ipv4.conf."+DelayIf+".accept_local=1",
+	); err != nil {
+		return err
+	}
+	if err := run(nftRuleset(), "ip", "netns", "exec", l.Router, "nft", "-f", "-"); err != nil {
+		return err
+	}
+	if err := l.listen(); err != nil {
+		return err
+	}
+	l.delay.start(&l.wg)
+	return nil
+}
+
+// commonSysctls are set in every namespace: no ICMP rate limits (lab-notes), no
+// reverse-path filter, no DAD.
+var commonSysctls = []string{
+	"net.ipv4.icmp_ratelimit=0",
+	"net.ipv4.icmp_ratemask=0",
+	"net.ipv4.icmp_msgs_per_sec=1000000",
+	"net.ipv4.icmp_msgs_burst=1000000",
+	"net.ipv6.icmp.ratelimit=0",
+	"net.ipv4.conf.all.rp_filter=0",
+	"net.ipv4.conf.default.rp_filter=0",
+	"net.ipv6.conf.all.accept_dad=0",
+	"net.ipv6.conf.default.accept_dad=0",
+}
+
+// routerSysctls turn on forwarding in the router.
+var routerSysctls = []string{
+	"net.ipv4.ip_forward=1",
+	"net.ipv6.conf.all.forwarding=1",
+	"net.ipv6.conf.default.forwarding=1",
+}
+
+// sysctl writes key=value pairs under /proc/sys from a thread inside ns.
+func (l *Lab) sysctl(ns string, kv ...string) error {
+	return l.Do(ns, func() error {
+		for _, s := range kv {
+			k, v, _ := strings.Cut(s, "=")
+			p := filepath.Join("/proc/sys", strings.ReplaceAll(k, ".", "/"))
+			if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
+				return fmt.Errorf("sysctl %s in %s: %w", s, ns, err)
+			}
+		}
+		return nil
+	})
+}
+
+// delayTable is the router's routing table that sends packets into the delayer.
+const delayTable = "100"
+
+func (l *Lab) routerLines() []string {
+	lines := []string{
+		"link set lo up",
+		fmt.Sprintf("link add %s address %s type veth peer name %s address %s netns %s",
+			RouterIfC, RouterMACC, ClientIf, ClientMAC, l.Client),
+		fmt.Sprintf("link add %s address %s type veth peer name %s address %s netns %s",
+			RouterIfS, RouterMACS, ServerIf, ServerMAC, l.Server),
+		"link set " + RouterIfC + " up",
+		"link set " + RouterIfS + " up",
+		"link set " + DelayIf + " addrgenmode none",
+		"link set " + DelayIf + " up",
+		"addr add 198.18.1.1/24 dev " + RouterIfC,
+		"addr add fd00:1::1/64 dev " + RouterIfC + " nodad",
+		"addr add 198.18.2.1/24 dev " + RouterIfS,
+		"addr add fd00:2::1/64 dev " + RouterIfS + " nodad",
+		"route add unreachable 198.18.10.0/24",
+		"route add prohibit 198.18.11.0/24",
+		"route add blackhole 198.18.12.0/24",
+		"route add unreachable fd00:10::/64",
+		"route add prohibit fd00:11::/64",
+		"route add blackhole fd00:12::/64",
+		// The delayer: client-to-server packets for PortDelay, and the router's own
+		// ICMP towards the client, go through the TUN device and come back later.
+		"route add 0.0.0.0/0 dev " + DelayIf + " src 198.18.1.1 table " + delayTable,
+		"route add ::/0 dev " + DelayIf + " src fd00:1::1 table " + delayTable,
+		fmt.Sprintf("rule add pref 100 iif %s ipproto 6 dport %d lookup %s", RouterIfC, PortDelay, delayTable),
+		"rule add pref 101 to 198.18.1.0/24 iif lo ipproto 1 lookup " + delayTable,
+		// The router's own neighbours stay resolved for the life of the lab.
+		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud permanent", ClientV4, ClientMAC, RouterIfC),
+		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud permanent", ClientV6, ClientMAC, RouterIfC),
+		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud permanent", ServerV4, ServerMAC, RouterIfS),
+		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud permanent", ServerV6, ServerMAC, RouterIfS),
+	}
+	return lines
+}
+
+// routerRules6 are the IPv6 twins of the delayer's rules (an ip batch line cannot
+// choose the family of a rule).
+func routerRules6() []string {
+	return []string{
+		fmt.Sprintf("rule add pref 100 iif %s ipproto 6 dport %d lookup %s", RouterIfC, PortDelay, delayTable),
+		"rule add pref 101 to fd00:1::/64 iif lo ipproto 58 lookup " + delayTable,
+	}
+}
+
+func clientLines() []string {
+	lines := []string{
+		"link set lo up",
+		"link set " + ClientIf + " up",
+		"addr add 198.18.1.2/24 dev " + ClientIf,
+		"addr add fd00:1::2/64 dev " + ClientIf + " nodad",
+	}
+	for _, n := range []int{2, 10, 11, 12, 13} {
+		lines = append(lines,
+			fmt.Sprintf("route add 198.18.%d.0/24 via 198.18.1.1 dev %s", n, ClientIf),
+			fmt.Sprintf("route add fd00:%d::/64 via fd00:1::1 dev %s", n, ClientIf))
+	}
+	return append(lines,
+		"route add unreachable 198.18.20.0/24",
+		"route add prohibit 198.18.21.0/24",
+		"route add blackhole 198.18.22.0/24",
+		"route add unreachable fd00:20::/64",
+		"route add prohibit fd00:21::/64",
+		"route add blackhole fd00:22::/64",
+		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud reachable", RouterV4C, RouterMACC, ClientIf),
+		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud reachable", RouterV6C, RouterMACC, ClientIf),
+	)
+}
+
+func serverLines() []string {
+	return []string{
+		"link set lo up",
+		"link set " + ServerIf + " up",
+		"addr add 198.18.2.2/24 dev " + ServerIf,
+		"addr add fd00:2::2/64 dev " + ServerIf + " nodad",
+		"route add 198.18.1.0/24 via 198.18.2.1 dev " + ServerIf,
+		"route add fd00:1::/64 via fd00:2::1 dev " + ServerIf,
+		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud reachable", RouterV4S, RouterMACS, ServerIf),
+		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud reachable", RouterV6S, RouterMACS, ServerIf),
+	}
+}
+
+// listen starts the server's listeners and their accept loops, which close every
+// connection at once.
+func (l *Lab) listen() error {
+	return l.Do(l.Server, func() error {
+		for _, p := range ListenPorts {
+			for _, a := range []netip.Addr{ServerV4, ServerV6} {
+				network := "tcp4"
+				if a.Is6() {
+					network = "tcp6"
+				}
+				ln, err := net.Listen(network, netip.AddrPortFrom(a, p).String())
+				if err != nil {
+					return fmt.Errorf("listen on %s port %d in %s: %w", a, p, l.Server, err)
+				}
+				l.listeners = append(l.listeners, ln)
+				l.wg.Add(1)
+				go func() {
+					defer l.wg.Done()
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return // closed on cleanup
+						}
+						c.Close()
+					}
+				}()
+			}
+		}
+		return nil
+	})
+}
+
+// close stops everything the lab started and deletes its namespaces. It is safe on a
+// partly built lab.
+func (l *Lab) close() error {
+	l.mu.Lock()
+	l.closed = true
+	cmds := l.cmds
+	l.cmds = nil
+	l.mu.Unlock()
+	for _, c := range cmds {
+		if c.Process != nil {
+			_ = c.Process.Kill() // ErrProcessDone when it already ended
+		}
+	}
+	for _, ln := range l.listeners {
+		ln.Close()
+	}
+	if l.delay != nil {
+		l.delay.stop()
+	}
+	l.wg.Wait()
+	var lines []string
+	for _, ns := range []string{l.Client, l.Router, l.Server} {
+		if _, err := os.Stat(filepath.Join(netnsDir, ns)); err == nil {
+			lines = append(lines, "netns delete "+ns)
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return ipBatch("", force, lines)
+}
+
+// Exec runs a command inside namespace ns (ip netns exec), bounded by ExecTimeout, and
+// returns its combined output; the error includes the output.
+func (l *Lab) Exec(ns string, args ...string) (string, error) {
+	if len(args) == 0 {
+		return "", errors.New("lab: Exec needs a command")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, args...)...)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("lab: %q in %s: %w: %s", strings.Join(args, " "), ns, err, bytes.TrimSpace(out))
+	}
+	return string(out), nil
+}
+
+// Command returns an *exec.Cmd that runs name inside ns (not started), for callers that
+// need stdout and stderr apart. The lab kills it on cleanup if it is still running.
+func (l *Lab) Command(ctx context.Context, ns string, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, name}, args...)...)
+	cmd.WaitDelay = time.Second
+	l.mu.Lock()
+	l.cmds = append(l.cmds, cmd)
+	l.mu.Unlock()
+	return cmd
+}
+
+// Do runs fn on a locked OS thread switched into namespace ns and restores the thread
+// afterwards; if restoring fails the thread is never unlocked, so the runtime ends it.
+// Sockets and devices fn creates belong to ns and may be used from any thread later.
+// fn must not start goroutines that expect to be in ns.
+func (l *Lab) Do(ns string, fn func() error) error {
+	target, err := netns.GetFromName(ns)
+	if err != nil {
+		return fmt.Errorf("lab: opening namespace %s: %w", ns, err)
+	}
+	defer target.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("lab: reading the thread's namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(target); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("lab: entering namespace %s: %w", ns, err)
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			// Leave the thread locked: it dies with this goroutine.
+			errc <- errors.Join(ferr, fmt.Errorf("lab: restoring the thread's namespace after %s: %w", ns, err))
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// FlushNeighbors flushes the router's neighbour entries for NeighFailRouterV4/V6 and the
+// client's for NeighFailClientV4/V6, so the next probe sees a full resolution (a probe
+// joining a resolution in progress gets its ICMP early).
+func (l *Lab) FlushNeighbors() error {
+	if err := ipBatch(l.Router, nil, []string{
+		"neigh flush to " + NeighFailRouterV4.String(),
+		"neigh flush to " + NeighFailRouterV6.String(),
+	}); err != nil {
+		return fmt.Errorf("lab: flushing router neighbours: %w", err)
+	}
+	if err := ipBatch(l.Client, nil, []string{
+		"neigh flush to " + NeighFailClientV4.String(),
+		"neigh flush to " + NeighFailClientV6.String(),
+	}); err != nil {
+		return fmt.Errorf("lab: flushing client neighbours: %w", err)
+	}
+	return nil
+}
