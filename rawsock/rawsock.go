@@ -40,7 +40,7 @@ func (e *RouteError) Error() string {
 	var why string
 	switch e.Errno {
 	case syscall.ENETUNREACH:
-		why = "no route to it"
+		why = "no route to it (or it is a broadcast or multicast address, which TCP refuses)"
 	case syscall.EHOSTUNREACH:
 		why = "an unreachable route covers it"
 	case syscall.EACCES:
