@@ -1,0 +1,63 @@
+package probe
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/rawsock"
+)
+
+// Link is a raw link as the Prober uses it; *rawsock.Link is one.
+type Link interface {
+	WriteIP(pkt []byte, dst net.HardwareAddr) error
+	Receive(ctx context.Context, fn func(pkt []byte, info rawsock.RecvInfo)) error
+	Close() error
+}
+
+// Network is what the Prober needs from the host: routes, next hops, raw
+// links and source ports. Host is the real one; tests supply fakes.
+type Network interface {
+	RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Route, error)
+	ResolveNeighbor(ctx context.Context, r rawsock.Route) (net.HardwareAddr, error)
+	OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (Link, error)
+	ReservePort(src netip.Addr) (port uint16, release func(), err error)
+}
+
+// Host is the Network of the machine the process runs on.
+type Host struct {
+	// NeighborTries and NeighborInterval bound next-hop resolution; zero
+	// means the kernel's defaults (3 tries, 1 s apart).
+	NeighborTries    int
+	NeighborInterval time.Duration
+}
+
+// RouteTo asks the kernel for the route to dst.
+func (Host) RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Route, error) {
+	return rawsock.RouteTo(dst, opt)
+}
+
+// ResolveNeighbor finds the next hop's link-layer address.
+func (h Host) ResolveNeighbor(ctx context.Context, r rawsock.Route) (net.HardwareAddr, error) {
+	tries, iv := h.NeighborTries, h.NeighborInterval
+	if tries <= 0 {
+		tries = 3
+	}
+	if iv <= 0 {
+		iv = time.Second
+	}
+	return rawsock.ResolveNeighbor(ctx, r, tries, iv)
+}
+
+// OpenLink opens a raw link on ifi.
+func (Host) OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (Link, error) {
+	return rawsock.Open(ifi, cfg)
+}
+
+// ReservePort holds a free source port on src.
+func (Host) ReservePort(src netip.Addr) (uint16, func(), error) {
+	return rawsock.ReservePort(src)
+}
+
+var _ Link = (*rawsock.Link)(nil)

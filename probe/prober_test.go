@@ -1,0 +1,195 @@
+package probe_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tcpprobe/tcpprobe/probe"
+	"github.com/tcpprobe/tcpprobe/probe/probetest"
+	"github.com/tcpprobe/tcpprobe/probe/wire"
+)
+
+// short is a quick schedule for tests that run in real time.
+func short(t *testing.T) probe.Profile {
+	t.Helper()
+	s, err := probe.ParseSchedule("0,100ms,200ms/400ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := probe.Classic()
+	p.Schedule = s
+	return p
+}
+
+func runAll(t *testing.T, cfg probe.Config, targets []probe.Target) map[string]*probe.Result {
+	t.Helper()
+	pr, err := probe.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*probe.Result{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := pr.Run(ctx, targets, func(r *probe.Result) {
+		if _, dup := got[r.Target]; dup {
+			t.Errorf("second result for %s", r.Target)
+		}
+		got[r.Target] = r
+	}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return got
+}
+
+func target(a netip.Addr, port uint16) probe.Target {
+	ap := netip.AddrPortFrom(a, port)
+	return probe.Target{Name: ap.String(), Addr: ap}
+}
+
+func TestProberOutcomes(t *testing.T) {
+	type row struct {
+		outcome probe.Outcome
+		errno   syscall.Errno
+		reason  string
+		soft    bool
+	}
+	tests := []struct {
+		port uint16
+		v4   row
+		v6   row
+	}{
+		{probetest.PortOpen, row{probe.Open, 0, "syn-ack", false}, row{probe.Open, 0, "syn-ack", false}},
+		{probetest.PortClosed, row{probe.Refused, syscall.ECONNREFUSED, "rst", false}, row{probe.Refused, syscall.ECONNREFUSED, "rst", false}},
+		{probetest.PortICMPPort, row{probe.Refused, syscall.ECONNREFUSED, "icmp-port-unreachable", false}, row{probe.Refused, syscall.ECONNREFUSED, "icmp6-port-unreachable", false}},
+		{probetest.PortICMPHost, row{probe.Unreachable, syscall.EHOSTUNREACH, "icmp-host-unreachable", true}, row{probe.Unreachable, syscall.EHOSTUNREACH, "icmp6-address-unreachable", true}},
+		{probetest.PortICMPNet, row{probe.Unreachable, syscall.ENETUNREACH, "icmp-net-unreachable", true}, row{probe.Unreachable, syscall.ENETUNREACH, "icmp6-no-route", true}},
+		{probetest.PortSilent, row{probe.Timeout, syscall.ETIMEDOUT, "timeout", false}, row{probe.Timeout, syscall.ETIMEDOUT, "timeout", false}},
+		{probetest.PortDropFirst, row{probe.Open, 0, "syn-ack", false}, row{probe.Open, 0, "syn-ack", false}},
+		{probetest.PortBadThenOK, row{probe.Open, 0, "syn-ack", false}, row{probe.Open, 0, "syn-ack", false}},
+		{probetest.PortDelayed, row{probe.Open, 0, "syn-ack", false}, row{probe.Open, 0, "syn-ack", false}},
+		{probetest.PortSpoofFirst, row{probe.Refused, syscall.ECONNREFUSED, "rst", false}, row{probe.Refused, syscall.ECONNREFUSED, "rst", false}},
+	}
+	var targets []probe.Target
+	want := map[string]row{}
+	for _, tt := range tests {
+		t4, t6 := target(probetest.Server4, tt.port), target(probetest.Server6, tt.port)
+		targets = append(targets, t4, t6)
+		want[t4.Name], want[t6.Name] = tt.v4, tt.v6
+	}
+	local := map[string]row{
+		"198.18.20.1:80": {probe.LocalError, syscall.EHOSTUNREACH, "route-unreachable", false},
+		"198.18.21.1:80": {probe.LocalError, syscall.EACCES, "route-prohibit", false},
+		"198.18.22.1:80": {probe.LocalError, syscall.EINVAL, "route-blackhole", false},
+		"198.18.23.1:80": {probe.LocalError, syscall.ENETUNREACH, "no-route", false},
+		"[fd00:23::1]:80": {probe.LocalError, syscall.ENETUNREACH, "no-route", false},
+		"198.18.1.99:80": {probe.LocalError, syscall.EHOSTUNREACH, "neighbor-unreachable", false},
+	}
+	for name, r := range local {
+		targets = append(targets, probe.Target{Name: name, Addr: netip.MustParseAddrPort(name)})
+		want[name] = r
+	}
+	fake := probetest.New()
+	got := runAll(t, probe.Config{Profile: short(t), Network: fake, Options: probe.DefaultOptions()}, targets)
+	for name, w := range want {
+		r := got[name]
+		if r == nil {
+			t.Errorf("%s: no result", name)
+			continue
+		}
+		if diff := cmp.Diff(w, row{r.Outcome, r.Errno, r.Reason, r.Soft}, cmp.AllowUnexported(row{})); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+	if fake.HeldPorts() != 0 {
+		t.Errorf("%d source ports still held after Run", fake.HeldPorts())
+	}
+	// Every open port got its teardown <SEQ=ISS+1><RST>, and every SYN
+	// carried the configured options.
+	rsts := map[netip.AddrPort]uint32{}
+	for _, s := range fake.Sent() {
+		if s.Seg.Flags == wire.RST {
+			rsts[netip.AddrPortFrom(s.IP.Dst, s.Seg.DstPort)] = s.Seg.Seq
+		}
+		if s.Seg.Flags == wire.SYN && !(s.Seg.Options.HasMSS && s.Seg.Options.SACKPermitted && s.Seg.Options.HasTimestamps && s.Seg.Options.HasWScale) {
+			t.Errorf("SYN without the default options: %+v", s.Seg.Options)
+		}
+	}
+	for name, r := range got {
+		if r.Outcome == probe.Open {
+			if seq, ok := rsts[netip.AddrPortFrom(r.Addr, r.Port)]; !ok || seq != r.ISS+1 {
+				t.Errorf("%s: teardown RST seq=%d sent=%v, want ISS+1=%d", name, seq, ok, r.ISS+1)
+			}
+		}
+	}
+	if r := got[fmt.Sprintf("%s:%d", probetest.Server4, probetest.PortDropFirst)]; r != nil && len(r.Attempts) != 2 {
+		t.Errorf("drop-first: %d SYNs, want 2", len(r.Attempts))
+	}
+	if r := got[fmt.Sprintf("%s:%d", probetest.Server4, probetest.PortSpoofFirst)]; r != nil && r.Ignored != 2 {
+		t.Errorf("spoofed packets ignored = %d, want 2 (RST without ACK, ICMP with wrong seq)", r.Ignored)
+	}
+}
+
+func TestProberInterrupt(t *testing.T) {
+	fake := probetest.New()
+	p := probe.Classic() // 75 s: only the interrupt can end these
+	pr, err := probe.New(probe.Config{Profile: p, Network: fake, Rate: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []probe.Target
+	for i := 0; i < 50; i++ {
+		targets = append(targets, probe.Target{Name: fmt.Sprint(i), Addr: netip.AddrPortFrom(probetest.Server4, probetest.PortSilent)})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	var mu sync.Mutex
+	n := 0
+	start := time.Now()
+	err = pr.Run(ctx, targets, func(r *probe.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if r.Outcome != probe.Interrupted {
+			t.Errorf("%s: outcome %s, want interrupted", r.Target, r.Outcome)
+		}
+	})
+	if err != context.Canceled {
+		t.Errorf("Run error %v, want context.Canceled", err)
+	}
+	if n != len(targets) {
+		t.Errorf("%d results, want %d", n, len(targets))
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("interrupted run took %v", d)
+	}
+	if fake.HeldPorts() != 0 {
+		t.Errorf("%d source ports still held", fake.HeldPorts())
+	}
+}
+
+func TestPortReuseAcrossDestinations(t *testing.T) {
+	fake := probetest.New()
+	var targets []probe.Target
+	for port := uint16(1000); port < 1100; port++ {
+		targets = append(targets, target(probetest.Server4, probetest.PortOpen))
+		targets[len(targets)-1].Name = fmt.Sprint(port)
+	}
+	got := runAll(t, probe.Config{Profile: short(t), Network: fake}, targets)
+	ports := map[uint16]bool{}
+	for _, r := range got {
+		if r.Outcome != probe.Open {
+			t.Errorf("%s: %s", r.Target, r.Outcome)
+		}
+		ports[r.SrcPort] = true
+	}
+	// 100 probes of one destination need 100 distinct 4-tuples.
+	if len(ports) != 100 {
+		t.Errorf("%d distinct source ports for 100 probes of one destination, want 100", len(ports))
+	}
+}

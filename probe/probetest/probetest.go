@@ -1,0 +1,342 @@
+// Package probetest is a fake network for tests of the Prober and of the
+// command line: routes from a table, links that hand every SYN to a
+// scripted peer and deliver its answers, and no root needed. The peer
+// answers from real bytes (the SYN as encoded, replies encoded with package
+// wire and hand-built ICMP), so what it exercises is the real receive path.
+package probetest
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/probe"
+	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/rawsock"
+)
+
+// Ports the default peer knows (the lab's plan, design §5).
+const (
+	PortOpen       = 80 // SYN-ACK
+	PortClosed     = 81 // RST+ACK
+	PortICMPPort   = 82 // ICMP port unreachable from the router
+	PortICMPHost   = 85 // ICMP host unreachable from the router
+	PortICMPNet    = 86 // ICMP net unreachable from the router
+	PortSilent     = 87 // nothing
+	PortDropFirst  = 88 // first SYN lost, then SYN-ACK
+	PortBadThenOK  = 89 // SYN-ACK with a wrong ACK, then the right one
+	PortDelayed    = 90 // SYN-ACK after 50 ms
+	PortSpoofFirst = 91 // forged RST (no ACK) and a wrong-seq ICMP first, then RST+ACK
+)
+
+// Addresses of the fake network.
+var (
+	Local4  = netip.MustParseAddr("198.18.1.2")
+	Router4 = netip.MustParseAddr("198.18.1.1")
+	Server4 = netip.MustParseAddr("198.18.2.2")
+	Local6  = netip.MustParseAddr("fd00:1::2")
+	Router6 = netip.MustParseAddr("fd00:1::1")
+	Server6 = netip.MustParseAddr("fd00:2::2")
+	// Routes that forbid sending, by destination.
+	RouteErrors = map[netip.Addr]syscall.Errno{
+		netip.MustParseAddr("198.18.20.1"): syscall.EHOSTUNREACH,
+		netip.MustParseAddr("198.18.21.1"): syscall.EACCES,
+		netip.MustParseAddr("198.18.22.1"): syscall.EINVAL,
+		netip.MustParseAddr("198.18.23.1"): syscall.ENETUNREACH,
+		netip.MustParseAddr("fd00:23::1"):  syscall.ENETUNREACH,
+	}
+	// NeighborFail is an on-link address whose neighbour never answers.
+	NeighborFail = netip.MustParseAddr("198.18.1.99")
+)
+
+// Network is a fake probe.Network. The zero value is not usable; call New.
+type Network struct {
+	Iface net.Interface
+
+	mu      sync.Mutex
+	sent    []Sent
+	synSeen map[string]int
+	links   []*Link
+	nextPrt uint16
+	held    map[uint16]bool
+}
+
+// Sent is a segment the Prober put on the fake wire.
+type Sent struct {
+	Time time.Time
+	Seg  wire.Segment
+	IP   wire.IPInfo
+}
+
+// New returns a fake network with one Ethernet interface.
+func New() *Network {
+	return &Network{
+		Iface:   net.Interface{Index: 7, Name: "fake0", MTU: 1500, HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 2}},
+		synSeen: map[string]int{},
+		nextPrt: 61000,
+		held:    map[uint16]bool{},
+	}
+}
+
+var _ probe.Network = (*Network)(nil)
+
+// RouteTo routes 198.18.0.0/15 and fd00::/8 through fake0, except the
+// destinations in RouteErrors.
+func (n *Network) RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Route, error) {
+	if e, ok := RouteErrors[dst]; ok {
+		return rawsock.Route{}, &rawsock.RouteError{Dst: dst, Errno: e}
+	}
+	if opt.Interface != "" && opt.Interface != n.Iface.Name {
+		return rawsock.Route{}, fmt.Errorf("no interface %q", opt.Interface)
+	}
+	r := rawsock.Route{Dst: dst, Interface: n.Iface}
+	switch {
+	case dst.Is4() && netip.MustParsePrefix("198.18.0.0/15").Contains(dst):
+		r.Src, r.Gateway = Local4, Router4
+	case dst.Is6() && netip.MustParsePrefix("fd00::/8").Contains(dst):
+		r.Src, r.Gateway = Local6, Router6
+	default:
+		return rawsock.Route{}, &rawsock.RouteError{Dst: dst, Errno: syscall.ENETUNREACH}
+	}
+	if dst == NeighborFail {
+		r.Gateway = netip.Addr{}
+	}
+	r.NextHop = r.Gateway
+	if !r.NextHop.IsValid() {
+		r.NextHop = dst
+	}
+	if opt.Source.IsValid() {
+		r.Src = opt.Source
+	}
+	return r, nil
+}
+
+// ResolveNeighbor answers for every next hop but NeighborFail.
+func (n *Network) ResolveNeighbor(ctx context.Context, r rawsock.Route) (net.HardwareAddr, error) {
+	if r.NextHop == NeighborFail {
+		return nil, fmt.Errorf("no answer from %s: %w", r.NextHop, syscall.EHOSTUNREACH)
+	}
+	return net.HardwareAddr{2, 0, 0, 0, 0, 1}, nil
+}
+
+// ReservePort hands out ports from 61000 up.
+func (n *Network) ReservePort(src netip.Addr) (uint16, func(), error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.nextPrt
+	n.nextPrt++
+	n.held[p] = true
+	return p, func() {
+		n.mu.Lock()
+		delete(n.held, p)
+		n.mu.Unlock()
+	}, nil
+}
+
+// HeldPorts returns how many ports are reserved and not released.
+func (n *Network) HeldPorts() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.held)
+}
+
+// OpenLink returns a fake link whose peer answers by port.
+func (n *Network) OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (probe.Link, error) {
+	l := &Link{net: n, in: make(chan []byte, 1024), done: make(chan struct{})}
+	n.mu.Lock()
+	n.links = append(n.links, l)
+	n.mu.Unlock()
+	return l, nil
+}
+
+// Sent returns every segment written so far.
+func (n *Network) Sent() []Sent {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]Sent(nil), n.sent...)
+}
+
+// Link is a fake link.
+type Link struct {
+	net  *Network
+	in   chan []byte
+	done chan struct{}
+	once sync.Once
+}
+
+// WriteIP hands the packet to the peer, which may answer later.
+func (l *Link) WriteIP(pkt []byte, dst net.HardwareAddr) error {
+	var ip wire.IPInfo
+	payload, err := wire.ParseIP(pkt, &ip)
+	if err != nil {
+		return fmt.Errorf("fake link: bad packet written: %v", err)
+	}
+	var seg wire.Segment
+	if err := wire.ParseTCP(payload, &seg); err != nil {
+		return fmt.Errorf("fake link: bad segment written: %v", err)
+	}
+	if !wire.TCPChecksumValid(ip.Src, ip.Dst, payload) {
+		return fmt.Errorf("fake link: bad TCP checksum written")
+	}
+	n := l.net
+	n.mu.Lock()
+	n.sent = append(n.sent, Sent{Time: time.Now(), Seg: seg, IP: ip})
+	key := fmt.Sprintf("%s:%d>%s:%d", ip.Src, seg.SrcPort, ip.Dst, seg.DstPort)
+	nth := 0
+	if seg.Flags == wire.SYN {
+		n.synSeen[key]++
+		nth = n.synSeen[key]
+	}
+	n.mu.Unlock()
+	if seg.Flags != wire.SYN {
+		return nil
+	}
+	quote := append([]byte(nil), pkt...)
+	for _, a := range answer(ip, seg, nth, quote) {
+		a := a
+		go func() {
+			if a.delay > 0 {
+				time.Sleep(a.delay)
+			}
+			select {
+			case l.in <- a.pkt:
+			case <-l.done:
+			}
+		}()
+	}
+	return nil
+}
+
+type reply struct {
+	pkt   []byte
+	delay time.Duration
+}
+
+// answer is the scripted peer.
+func answer(ip wire.IPInfo, syn wire.Segment, nth int, quote []byte) []reply {
+	router := Router4
+	if ip.Version == 6 {
+		router = Router6
+	}
+	tcp := func(flags wire.Flags, seq, ack uint32) []byte {
+		s := wire.SegmentSpec{Src: ip.Dst, Dst: ip.Src, TTL: 63, SrcPort: syn.DstPort, DstPort: syn.SrcPort,
+			Seq: seq, Ack: ack, Flags: flags, Window: 65160}
+		if flags&wire.SYN != 0 {
+			s.Options = wire.Options{HasMSS: true, MSS: 1460, SACKPermitted: true, HasWScale: true, WScale: 7}
+		}
+		b := make([]byte, wire.MaxSegmentLen)
+		n, err := wire.EncodeSegment(b, &s)
+		if err != nil {
+			panic(err)
+		}
+		return b[:n]
+	}
+	unreach := func(code uint8) []byte { return ICMPError(router, ip.Src, ip.Version == 6, 3, code, quote) }
+	if ip.Version == 6 {
+		unreach = func(code uint8) []byte {
+			c := map[uint8]uint8{3: 4, 1: 3, 0: 0}[code]
+			return ICMPError(router, ip.Src, true, 1, c, quote)
+		}
+	}
+	switch syn.DstPort {
+	case PortOpen:
+		return []reply{{pkt: tcp(wire.SYN|wire.ACK, 0x5000, syn.Seq+1)}}
+	case PortClosed:
+		return []reply{{pkt: tcp(wire.RST|wire.ACK, 0, syn.Seq+1)}}
+	case PortICMPPort:
+		return []reply{{pkt: unreach(3)}}
+	case PortICMPHost:
+		return []reply{{pkt: unreach(1)}}
+	case PortICMPNet:
+		return []reply{{pkt: unreach(0)}}
+	case PortDropFirst:
+		if nth > 1 {
+			return []reply{{pkt: tcp(wire.SYN|wire.ACK, 0x5000, syn.Seq+1)}}
+		}
+	case PortBadThenOK:
+		return []reply{
+			{pkt: tcp(wire.SYN|wire.ACK, 0x5000, syn.Seq+7)},
+			{pkt: tcp(wire.SYN|wire.ACK, 0x5000, syn.Seq+1), delay: 20 * time.Millisecond},
+		}
+	case PortDelayed:
+		return []reply{{pkt: tcp(wire.SYN|wire.ACK, 0x5000, syn.Seq+1), delay: 50 * time.Millisecond}}
+	case PortSpoofFirst:
+		bad := append([]byte(nil), quote...)
+		setSeq(bad, ip.Version == 6, syn.Seq+1)
+		return []reply{
+			{pkt: tcp(wire.RST, syn.Seq+1, 0)},
+			{pkt: ICMPError(router, ip.Src, ip.Version == 6, map[bool]uint8{false: 3, true: 1}[ip.Version == 6], 0, bad)},
+			{pkt: tcp(wire.RST|wire.ACK, 0, syn.Seq+1), delay: 30 * time.Millisecond},
+		}
+	}
+	return nil
+}
+
+// setSeq rewrites the TCP sequence number of an encoded segment.
+func setSeq(pkt []byte, v6 bool, seq uint32) {
+	off := 20
+	if v6 {
+		off = 40
+	}
+	binary.BigEndian.PutUint32(pkt[off+4:], seq)
+}
+
+// ICMPError builds an IP packet from src to dst carrying an ICMP (v6:
+// ICMPv6) error of type typ and code quoting quote, checksums included.
+func ICMPError(src, dst netip.Addr, v6 bool, typ, code uint8, quote []byte) []byte {
+	if len(quote) > 48+20 {
+		quote = quote[:48+20]
+	}
+	msg := make([]byte, 8+len(quote))
+	msg[0], msg[1] = typ, code
+	copy(msg[8:], quote)
+	var pkt []byte
+	if v6 {
+		binary.BigEndian.PutUint16(msg[2:], wire.Fold(wire.Sum(msg, wire.PseudoHeaderSum(src, dst, 58, len(msg)))))
+		pkt = make([]byte, 40+len(msg))
+		pkt[0] = 6 << 4
+		binary.BigEndian.PutUint16(pkt[4:], uint16(len(msg)))
+		pkt[6], pkt[7] = 58, 64
+		s, d := src.As16(), dst.As16()
+		copy(pkt[8:], s[:])
+		copy(pkt[24:], d[:])
+		copy(pkt[40:], msg)
+		return pkt
+	}
+	binary.BigEndian.PutUint16(msg[2:], wire.Fold(wire.Sum(msg, 0)))
+	pkt = make([]byte, 20+len(msg))
+	pkt[0] = 0x45
+	binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
+	pkt[8], pkt[9] = 64, 1
+	s, d := src.As4(), dst.As4()
+	copy(pkt[12:], s[:])
+	copy(pkt[16:], d[:])
+	binary.BigEndian.PutUint16(pkt[10:], wire.Fold(wire.Sum(pkt[:20], 0)))
+	copy(pkt[20:], msg)
+	return pkt
+}
+
+// Receive delivers the peer's answers until ctx is done or Close.
+func (l *Link) Receive(ctx context.Context, fn func(pkt []byte, info rawsock.RecvInfo)) error {
+	for {
+		select {
+		case pkt := <-l.in:
+			fn(pkt, rawsock.RecvInfo{Time: time.Now()})
+		case <-ctx.Done():
+			return nil
+		case <-l.done:
+			return nil
+		}
+	}
+}
+
+// Close stops the link.
+func (l *Link) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
