@@ -83,12 +83,12 @@ func TestProberOutcomes(t *testing.T) {
 		want[t4.Name], want[t6.Name] = tt.v4, tt.v6
 	}
 	local := map[string]row{
-		"198.18.20.1:80": {probe.LocalError, syscall.EHOSTUNREACH, "route-unreachable", false},
-		"198.18.21.1:80": {probe.LocalError, syscall.EACCES, "route-prohibit", false},
-		"198.18.22.1:80": {probe.LocalError, syscall.EINVAL, "route-blackhole", false},
-		"198.18.23.1:80": {probe.LocalError, syscall.ENETUNREACH, "no-route", false},
+		"198.18.20.1:80":  {probe.LocalError, syscall.EHOSTUNREACH, "route-unreachable", false},
+		"198.18.21.1:80":  {probe.LocalError, syscall.EACCES, "route-prohibit", false},
+		"198.18.22.1:80":  {probe.LocalError, syscall.EINVAL, "route-blackhole", false},
+		"198.18.23.1:80":  {probe.LocalError, syscall.ENETUNREACH, "no-route", false},
 		"[fd00:23::1]:80": {probe.LocalError, syscall.ENETUNREACH, "no-route", false},
-		"198.18.1.99:80": {probe.LocalError, syscall.EHOSTUNREACH, "neighbor-unreachable", false},
+		"198.18.1.99:80":  {probe.LocalError, syscall.EHOSTUNREACH, "neighbor-unreachable", false},
 	}
 	for name, r := range local {
 		targets = append(targets, probe.Target{Name: name, Addr: netip.MustParseAddrPort(name)})
