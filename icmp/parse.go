@@ -20,7 +20,7 @@ var (
 	// neighbour discovery, timestamp, ...). Nothing to classify; drop it.
 	ErrNotError = errors.New("icmp: not an error message (echo, ND, ...): nothing to classify")
 	// ErrChecksum: the ICMP/ICMPv6 checksum does not verify. The kernel drops
-	// such messages (spec §2.3 rule 1, §6 item 11), so must the caller.
+	// such messages (spec §2.3 rule 1, §6 item 11), and so must the caller.
 	ErrChecksum = errors.New("icmp: bad checksum: message dropped as the kernel would (pass verifyChecksum=false only when the link reports the checksum as not ready)")
 	// ErrTruncated: fewer than the 8 bytes of the ICMP header. errors.Is(ErrTruncated, io.ErrUnexpectedEOF) holds.
 	ErrTruncated = fmt.Errorf("icmp: message shorter than the 8-byte ICMP header: %w", io.ErrUnexpectedEOF)

@@ -87,7 +87,7 @@ var reasons4 = []reasonRule{
 
 // reasons6 names ICMPv6 error messages. Names: RFC 4443 §3 (unreach 0–4,
 // 2 renamed "beyond scope"), RFC 4443 §3.1 (5, 6). The "-unknown-code"
-// words for time exceeded is tcpprobe's own.
+// words for time exceeded are tcpprobe's own.
 var reasons6 = []reasonRule{
 	{code(t6Unreach, 0), "icmp6-no-route"},
 	{code(t6Unreach, 1), "icmp6-admin-prohibited"},
