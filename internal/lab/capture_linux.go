@@ -59,6 +59,9 @@ func (l *Lab) Capture(ns, iface, filter string) (*Capture, error) {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
+			if line == "" {
+				continue // tcpdump ends with an empty line on SIGINT
+			}
 			p := Packet{Line: line}
 			if ts, _, ok := strings.Cut(line, " "); ok {
 				if f, err := strconv.ParseFloat(ts, 64); err == nil {

@@ -21,7 +21,6 @@ type Lab struct {
 
 	tb        testing.TB
 	mu        sync.Mutex
-	closed    bool
 	cmds      []*exec.Cmd    // started by Command; killed on cleanup
 	listeners []net.Listener // server listeners; closed on cleanup
 	delay     *delayer       // TUN delayer in the router

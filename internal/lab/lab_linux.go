@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -340,7 +341,6 @@ func (l *Lab) listen() error {
 // partly built lab.
 func (l *Lab) close() error {
 	l.mu.Lock()
-	l.closed = true
 	cmds := l.cmds
 	l.cmds = nil
 	l.mu.Unlock()
@@ -386,10 +386,12 @@ func (l *Lab) Exec(ns string, args ...string) (string, error) {
 }
 
 // Command returns an *exec.Cmd that runs name inside ns (not started), for callers that
-// need stdout and stderr apart. The lab kills it on cleanup if it is still running.
+// need stdout and stderr apart. The lab kills it on cleanup if it is still running, and
+// the kernel kills it (SIGKILL as parent-death signal) if the test process dies first.
 func (l *Lab) Command(ctx context.Context, ns string, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, name}, args...)...)
 	cmd.WaitDelay = time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	l.mu.Lock()
 	l.cmds = append(l.cmds, cmd)
 	l.mu.Unlock()

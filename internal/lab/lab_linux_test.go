@@ -202,6 +202,22 @@ func TestCleanupRemovesEverything(t *testing.T) {
 				t.Errorf("namespace %s missing after New", ns)
 			}
 		}
+		// The namespaces' sysctls, not the host's.
+		for _, c := range []struct{ ns, key, want string }{
+			{l.Router, "net.ipv4.ip_forward", "1"},
+			{l.Router, "net.ipv6.conf.all.forwarding", "1"},
+			{l.Client, "net.ipv4.icmp_ratelimit", "0"},
+			{l.Server, "net.ipv6.icmp.ratelimit", "0"},
+			{l.Router, "net.ipv4.conf." + DelayIf + ".accept_local", "1"},
+		} {
+			out, err := l.Exec(c.ns, "cat", "/proc/sys/"+strings.ReplaceAll(c.key, ".", "/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimSpace(out); got != c.want {
+				t.Errorf("%s in %s = %s, want %s", c.key, c.ns, got, c.want)
+			}
+		}
 		if names[stale] {
 			t.Errorf("stale namespace %s of a dead process survived New", stale)
 		}

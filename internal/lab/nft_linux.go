@@ -93,8 +93,8 @@ func (l *Lab) nft(args ...string) ([]byte, error) {
 }
 
 // ResetDropFirst makes the router forget every 4-tuple it has seen on PortDropFirst1 and
-// PortDropFirst2, so the next SYNs of any flow are dropped again (it forgets by itself
-// DropFirstTimeout after a tuple's last drop).
+// PortDropFirst2, so the first SYNs of any flow are dropped again (it forgets a tuple
+// by itself DropFirstTimeout after dropping its first SYN).
 func (l *Lab) ResetDropFirst() error {
 	var b strings.Builder
 	for _, fam := range []string{"ip", "ip6"} {

@@ -98,6 +98,8 @@ const (
 	// client, so that ICMP never reaches the client while connect() holds its lock.
 	DelayICMP = 3 * time.Millisecond
 	// DropFirstTimeout is how long the router remembers a 4-tuple for PortDropFirst1
-	// and PortDropFirst2; call (*Lab).ResetDropFirst to forget them at once.
+	// and PortDropFirst2 after it dropped its first SYN: a flow that reuses the tuple
+	// later sees its first SYNs dropped again. Call (*Lab).ResetDropFirst to forget
+	// every tuple at once.
 	DropFirstTimeout = 120 * time.Second
 )
