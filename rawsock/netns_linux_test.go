@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netns"
 )
@@ -97,6 +98,21 @@ func newTestNet(t testing.TB) *testNet {
 		{"-n", a, "-6", "route", "add", "fd00:200::8004:0:0:0/80", "via", "fd00:200::2"},
 	} {
 		run(t, append([]string{"ip"}, c...)...)
+	}
+	// The veth carrier comes up through linkwatch, up to a second later; until
+	// then IPv6 has no multicast route and drops neighbour solicitations.
+	for _, c := range [][2]string{{a, "a0"}, {b, "b0"}} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			out, _ := exec.Command("ip", "-n", c[0], "-6", "route", "show", "table", "local", "dev", c[1]).Output()
+			if strings.Contains(string(out), "multicast ff00::/8") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s %s: IPv6 not ready after 5s:\n%s", c[0], c[1], out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	var err error
 	if n.a, err = netns.GetFromName(a); err != nil {
