@@ -1,0 +1,20 @@
+// Command tcpprobe tells whether host:port can be reached and, if not,
+// exactly why, the way connect(2) would, from packets it builds and reads
+// itself. See tcpprobe(1) or `tcpprobe --help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tcpprobe/tcpprobe/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	stop()
+	os.Exit(code)
+}

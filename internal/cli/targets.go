@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tcpprobe/tcpprobe/probe"
+)
+
+// ParsePorts reads a port list: "22,80,8000-8010". Ports are 1–65535;
+// the result is in the order given, without duplicates.
+func ParsePorts(v string) ([]uint16, error) {
+	var out []uint16
+	seen := map[uint16]bool{}
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			return nil, fmt.Errorf("port list %q has an empty entry", v)
+		}
+		lo, hi, isRange := strings.Cut(f, "-")
+		a, err := parsePort(lo)
+		if err != nil {
+			return nil, err
+		}
+		b := a
+		if isRange {
+			if b, err = parsePort(hi); err != nil {
+				return nil, err
+			}
+			if b < a {
+				return nil, fmt.Errorf("port range %q runs backwards", f)
+			}
+		}
+		for p := int(a); p <= int(b); p++ {
+			if !seen[uint16(p)] {
+				seen[uint16(p)] = true
+				out = append(out, uint16(p))
+			}
+		}
+	}
+	return out, nil
+}
+
+func parsePort(s string) (uint16, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("bad port %q: want a number from 1 to 65535", s)
+	}
+	return uint16(n), nil
+}
+
+// hostPort is a target as written, split.
+type hostPort struct {
+	arg   string // as the user wrote it
+	host  string
+	ports []uint16
+}
+
+// splitTarget reads HOST:PORT, [IPv6]:PORT, or HOST alone when ports is
+// given (-p).
+func splitTarget(arg string, ports []uint16) (hostPort, error) {
+	hp := hostPort{arg: arg}
+	if strings.HasPrefix(arg, "[") {
+		end := strings.Index(arg, "]")
+		if end < 0 {
+			return hp, fmt.Errorf("target %q: missing ']' after the IPv6 address", arg)
+		}
+		hp.host = arg[1:end]
+		rest := arg[end+1:]
+		switch {
+		case rest == "" && len(ports) > 0:
+			hp.ports = ports
+		case rest == "":
+			return hp, fmt.Errorf("target %q has no port: write [ADDR]:PORT or give -p PORTS", arg)
+		case strings.HasPrefix(rest, ":"):
+			p, err := ParsePorts(rest[1:])
+			if err != nil {
+				return hp, fmt.Errorf("target %q: %v", arg, err)
+			}
+			hp.ports = p
+		default:
+			return hp, fmt.Errorf("target %q: unexpected %q after ']'", arg, rest)
+		}
+		if _, err := netip.ParseAddr(hp.host); err != nil {
+			return hp, fmt.Errorf("target %q: %q is not an IPv6 address", arg, hp.host)
+		}
+		return hp, nil
+	}
+	if strings.Count(arg, ":") > 1 {
+		if _, err := netip.ParseAddr(arg); err == nil && len(ports) > 0 {
+			hp.host, hp.ports = arg, ports
+			return hp, nil
+		}
+		return hp, fmt.Errorf("target %q: write IPv6 addresses in brackets with the port after them, e.g. [%s]:80", arg, strings.TrimSuffix(arg, ":"))
+	}
+	host, port, hasPort := strings.Cut(arg, ":")
+	if host == "" {
+		return hp, fmt.Errorf("target %q has no host", arg)
+	}
+	hp.host = host
+	switch {
+	case hasPort:
+		p, err := ParsePorts(port)
+		if err != nil {
+			return hp, fmt.Errorf("target %q: %v", arg, err)
+		}
+		hp.ports = p
+	case len(ports) > 0:
+		hp.ports = ports
+	default:
+		return hp, fmt.Errorf("target %q has no port: write HOST:PORT or give -p PORTS", arg)
+	}
+	return hp, nil
+}
+
+// Resolver looks host names up; *net.Resolver is one.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// family narrows name resolution: "ip", "ip4" or "ip6".
+func resolve(ctx context.Context, r Resolver, host, family string, all bool) ([]netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap()
+		if a.Zone() != "" {
+			return nil, fmt.Errorf("address %q: zones are not supported; use --interface", host)
+		}
+		if (family == "ip4" && !a.Is4()) || (family == "ip6" && !a.Is6()) {
+			return nil, fmt.Errorf("address %s does not match -%s", a, family[2:])
+		}
+		return []netip.Addr{a}, nil
+	}
+	addrs, err := r.LookupNetIP(ctx, family, host)
+	if err != nil {
+		if de, ok := err.(*net.DNSError); ok && de.IsNotFound {
+			return nil, fmt.Errorf("cannot resolve %q: no such host", host)
+		}
+		return nil, fmt.Errorf("cannot resolve %q: %v", host, err)
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("cannot resolve %q: no %s address", host, map[string]string{"ip": "IP", "ip4": "IPv4", "ip6": "IPv6"}[family])
+	}
+	if !all {
+		// Prefer IPv4 then IPv6 in the resolver's order, like most clients'
+		// first choice; -6 / -4 narrow it.
+		sort.SliceStable(addrs, func(i, j int) bool { return addrs[i].Is4() && !addrs[j].Is4() })
+		addrs = addrs[:1]
+	}
+	return addrs, nil
+}
+
+// expand turns target arguments into probe targets: ports expanded, names
+// resolved, duplicates dropped (the first keeps its place).
+func expand(ctx context.Context, r Resolver, args []string, ports []uint16, family string, all bool, expect string) ([]probe.Target, error) {
+	var out []probe.Target
+	seen := map[netip.AddrPort]bool{}
+	for _, arg := range args {
+		hp, err := splitTarget(arg, ports)
+		if err != nil {
+			return nil, err
+		}
+		addrs, err := resolve(ctx, r, hp.host, family, all)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range addrs {
+			for _, p := range hp.ports {
+				ap := netip.AddrPortFrom(a, p)
+				if seen[ap] {
+					continue
+				}
+				seen[ap] = true
+				name := net.JoinHostPort(hp.host, strconv.Itoa(int(p)))
+				out = append(out, probe.Target{Name: name, Addr: ap, Expect: expect})
+			}
+		}
+	}
+	return out, nil
+}
