@@ -80,7 +80,9 @@ func New(tb testing.TB) *Lab {
 	return l
 }
 
-// removeStale deletes lab namespaces whose owning process no longer exists.
+// removeStale deletes lab namespaces whose owning process no longer exists, after
+// killing (by pid) the processes a killed run left inside them, such as a tcpdump that
+// dropped its privileges and with them its parent-death signal.
 func removeStale() error {
 	entries, err := os.ReadDir(netnsDir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -96,11 +98,15 @@ func removeStale() error {
 			continue
 		}
 		pid, err := strconv.Atoi(m[1])
-		if err != nil || pid == os.Getpid() {
+		if err != nil || pid == os.Getpid() || !processGone(pid) {
 			continue
 		}
-		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
-			continue // owner alive (or not ours to judge)
+		if out, err := exec.Command("ip", "netns", "pids", e.Name()).Output(); err == nil {
+			for _, f := range strings.Fields(string(out)) {
+				if p, err := strconv.Atoi(f); err == nil && p > 1 {
+					_ = unix.Kill(p, unix.SIGKILL)
+				}
+			}
 		}
 		batch = append(batch, "netns delete "+e.Name())
 	}
@@ -108,6 +114,28 @@ func removeStale() error {
 		return nil
 	}
 	return ipBatch("", force, batch)
+}
+
+// processGone reports whether pid names no process, or a zombie nobody reaped yet.
+func processGone(pid int) bool {
+	if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return errors.Is(err, os.ErrNotExist)
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses, the state follows
+	// the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return false
+	}
+	switch stat[i+2] {
+	case 'Z', 'X':
+		return true
+	}
+	return false
 }
 
 // ipBatch runs `ip [-n ns] [opts] -batch -` with lines on stdin.
