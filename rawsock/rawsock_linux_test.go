@@ -440,6 +440,24 @@ func TestLinkRejectsOutgoing(t *testing.T) {
 
 func TestLinkLoopback(t *testing.T) {
 	n := newTestNet(t)
+	in(t, n.a, func() {
+		for _, a := range []netip.Addr{lo4, addrA4} {
+			if err := CheckLoopback(a); err == nil {
+				t.Errorf("CheckLoopback(%s) = nil with accept_local off, want an error", a)
+			} else {
+				t.Logf("before: %v", err)
+			}
+		}
+		if err := CheckLoopback(lo6); err != nil {
+			t.Errorf("CheckLoopback(::1) = %v, want nil", err)
+		}
+	})
+	run(t, "ip", "netns", "exec", n.nameA, "sysctl", "-qw", "net.ipv4.conf.lo.accept_local=1", "net.ipv4.conf.lo.route_localnet=1")
+	in(t, n.a, func() {
+		if err := CheckLoopback(lo4); err != nil {
+			t.Errorf("CheckLoopback(127.0.0.1) after the sysctls = %v, want nil", err)
+		}
+	})
 	listen(t, nil, n, false, lo4, 8080)
 	listen(t, nil, n, false, lo6, 8080)
 	l := openLink(t, n, "lo", LinkConfig{Addrs: []netip.Addr{lo4, lo6}})
@@ -473,13 +491,26 @@ func TestLinkWriteIPAllocs(t *testing.T) {
 	})
 	// A SYN to a closed port: we see it arrive on lo, and the kernel's RST.
 	pkt := synPacket(lo4, lo4, 20100, 9, 7)
+	w := testing.AllocsPerRun(1000, func() {
+		if err := l.WriteIP(pkt, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if w != 0 {
+		t.Errorf("WriteIP allocates %v times per packet, want 0", w)
+	}
+	for len(ch) > 0 {
+		<-ch
+	}
+	timer := time.NewTimer(time.Hour)
 	allocs := testing.AllocsPerRun(200, func() {
 		if err := l.WriteIP(pkt, nil); err != nil {
 			t.Fatal(err)
 		}
+		timer.Reset(time.Second)
 		select {
 		case <-ch:
-		case <-time.After(time.Second):
+		case <-timer.C:
 			t.Fatal("nothing received within 1s")
 		}
 	})

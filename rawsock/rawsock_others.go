@@ -49,3 +49,6 @@ func (l *Link) Interface() net.Interface { return l.ifi }
 
 // Close is not implemented on this GOOS.
 func (l *Link) Close() error { return errNotImplemented }
+
+// CheckLoopback is not implemented on this GOOS.
+func CheckLoopback(dst netip.Addr) error { return errNotImplemented }
