@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -256,7 +255,7 @@ func openLink(t testing.TB, n *testNet, name string, cfg LinkConfig) *Link {
 }
 
 // listen starts a TCP listener inside ns on addr:port.
-func listen(t testing.TB, ns interface{ Close() error }, n *testNet, inB bool, addr netip.Addr, port uint16) {
+func listen(t testing.TB, n *testNet, inB bool, addr netip.Addr, port uint16) {
 	t.Helper()
 	h := n.a
 	if inB {
@@ -333,8 +332,8 @@ func (c *collector) waitSynAck(t testing.TB, src netip.Addr, sport uint16, iss u
 
 func TestLinkSYN(t *testing.T) {
 	n := newTestNet(t)
-	listen(t, nil, n, true, addrB4, 80)
-	listen(t, nil, n, true, addrB6, 80)
+	listen(t, n, true, addrB4, 80)
+	listen(t, n, true, addrB6, 80)
 	l := openLink(t, n, "a0", LinkConfig{Addrs: []netip.Addr{addrA4, addrA6}})
 	if diff := cmp.Diff("a0", l.Interface().Name); diff != "" {
 		t.Errorf("Interface (-want +got):\n%s", diff)
@@ -410,7 +409,7 @@ func TestLinkSYN(t *testing.T) {
 // the address check) and PACKET_IGNORE_OUTGOING is left unset.
 func TestLinkRejectsOutgoing(t *testing.T) {
 	n := newTestNet(t)
-	listen(t, nil, n, true, addrB4, 80)
+	listen(t, n, true, addrB4, 80)
 	for _, keep := range []bool{true, false} {
 		t.Run(fmt.Sprintf("keepOutgoing=%v", keep), func(t *testing.T) {
 			l := openLink(t, n, "a0", LinkConfig{Addrs: []netip.Addr{addrA4, addrB4}, keepOutgoing: keep})
@@ -458,8 +457,8 @@ func TestLinkLoopback(t *testing.T) {
 			t.Errorf("CheckLoopback(127.0.0.1) after the sysctls = %v, want nil", err)
 		}
 	})
-	listen(t, nil, n, false, lo4, 8080)
-	listen(t, nil, n, false, lo6, 8080)
+	listen(t, n, false, lo4, 8080)
+	listen(t, n, false, lo6, 8080)
 	l := openLink(t, n, "lo", LinkConfig{Addrs: []netip.Addr{lo4, lo6}})
 	c := collect(t, l)
 	for i, a := range []netip.Addr{lo4, lo6} {
@@ -633,5 +632,4 @@ func TestOpenErrors(t *testing.T) {
 			t.Errorf("Open without addresses: %v, want an error naming LinkConfig.Addrs", err)
 		}
 	})
-	_ = strconv.Itoa
 }
