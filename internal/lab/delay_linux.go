@@ -119,6 +119,7 @@ func (d *delayer) read() {
 			if &buf[0] != &scratch[0] {
 				d.free <- buf
 			}
+			time.Sleep(time.Millisecond) // an unexpected error must not spin
 			continue
 		}
 		if &buf[0] == &scratch[0] {

@@ -145,21 +145,31 @@ func ipBatch(ns string, opts []string, lines []string) error {
 		args = append(args, "-n", ns)
 	}
 	args = append(append(args, opts...), "-batch", "-")
-	return run(strings.Join(lines, "\n")+"\n", "ip", args...)
+	_, err := run(strings.Join(lines, "\n")+"\n", false, "ip", args...)
+	return err
 }
 
-// run runs name with args and stdin, bounded by ExecTimeout.
-func run(stdin string, name string, args ...string) error {
+// run runs name with args and stdin, bounded by ExecTimeout, and returns its stdout
+// (with stderr mixed in when combined); the error carries the output or stderr.
+func run(stdin string, combined bool, name string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	cmd.WaitDelay = time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if combined {
+		cmd.Stderr = &out
 	}
-	return nil
+	if err := cmd.Run(); err != nil {
+		msg := stderr.Bytes()
+		if combined {
+			msg = out.Bytes()
+		}
+		return out.Bytes(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(msg))
+	}
+	return out.Bytes(), nil
 }
 
 // build creates the namespaces, links, addresses, routes, rules, listeners and the
@@ -203,7 +213,7 @@ func (l *Lab) build() error {
 	); err != nil {
 		return err
 	}
-	if err := run(nftRuleset(), "ip", "netns", "exec", l.Router, "nft", "-f", "-"); err != nil {
+	if _, err := run(nftRuleset(), false, "ip", "netns", "exec", l.Router, "nft", "-f", "-"); err != nil {
 		return err
 	}
 	if err := l.listen(); err != nil {
@@ -402,13 +412,9 @@ func (l *Lab) Exec(ns string, args ...string) (string, error) {
 	if len(args) == 0 {
 		return "", errors.New("lab: Exec needs a command")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, args...)...)
-	cmd.WaitDelay = time.Second
-	out, err := cmd.CombinedOutput()
+	out, err := run("", true, "ip", append([]string{"netns", "exec", ns}, args...)...)
 	if err != nil {
-		return string(out), fmt.Errorf("lab: %q in %s: %w: %s", strings.Join(args, " "), ns, err, bytes.TrimSpace(out))
+		return string(out), fmt.Errorf("lab: in %s: %w", ns, err)
 	}
 	return string(out), nil
 }

@@ -1,10 +1,8 @@
 package lab
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
 )
@@ -77,17 +75,11 @@ func nftRuleset() string {
 	return b.String()
 }
 
-// nft runs nft with args in the router and returns its output.
+// nft runs nft with args in the router and returns its stdout.
 func (l *Lab) nft(args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", l.Router, "nft"}, args...)...)
-	out, err := cmd.Output()
+	out, err := run("", false, "ip", append([]string{"netns", "exec", l.Router, "nft"}, args...)...)
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return nil, fmt.Errorf("lab: nft %s in %s: %w: %s", strings.Join(args, " "), l.Router, err, ee.Stderr)
-		}
-		return nil, fmt.Errorf("lab: nft %s in %s: %w", strings.Join(args, " "), l.Router, err)
+		return nil, fmt.Errorf("lab: %w", err)
 	}
 	return out, nil
 }
@@ -102,7 +94,7 @@ func (l *Lab) ResetDropFirst() error {
 			fmt.Fprintf(&b, "flush set inet %s %s_%s\n", nftTable, set, fam)
 		}
 	}
-	if err := run(b.String(), "ip", "netns", "exec", l.Router, "nft", "-f", "-"); err != nil {
+	if _, err := run(b.String(), false, "ip", "netns", "exec", l.Router, "nft", "-f", "-"); err != nil {
 		return fmt.Errorf("lab: resetting drop-first sets: %w", err)
 	}
 	return nil
