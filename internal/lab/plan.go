@@ -12,7 +12,7 @@ const (
 	RouterIfC = "r0" // router's link to the client
 	RouterIfS = "r1" // router's link to the server
 	ServerIf  = "s0" // server's link to the router
-	DelayIf   = "tpd0"
+	DelayIf   = "tpd0" // router's TUN device of the delayer
 )
 
 // Fixed MAC addresses of the plan's interfaces.
