@@ -8,10 +8,10 @@ import (
 
 // Interface names of the plan.
 const (
-	ClientIf  = "c0" // client's link to the router
-	RouterIfC = "r0" // router's link to the client
-	RouterIfS = "r1" // router's link to the server
-	ServerIf  = "s0" // server's link to the router
+	ClientIf  = "c0"   // client's link to the router
+	RouterIfC = "r0"   // router's link to the client
+	RouterIfS = "r1"   // router's link to the server
+	ServerIf  = "s0"   // server's link to the router
 	DelayIf   = "tpd0" // router's TUN device of the delayer
 )
 
