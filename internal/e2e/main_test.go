@@ -1,0 +1,91 @@
+// Package e2e runs the real tcpprobe binary inside the namespace lab
+// (internal/lab) and checks what it reports against what the kernel and
+// the lab's scenarios say it must.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/report"
+)
+
+// bin is the tcpprobe binary built once for the whole package.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tcpprobe-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "tcpprobe")
+	build := exec.Command("go", "build", "-o", bin, "github.com/tcpprobe/tcpprobe/cmd/tcpprobe")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building tcpprobe: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run is one tcpprobe invocation in a lab namespace.
+type run struct {
+	exit   int
+	stdout string
+	stderr string
+	took   time.Duration
+}
+
+// tcpprobe runs the binary in the lab's client namespace with args and a
+// time bound.
+func tcpprobe(t *testing.T, l *lab.Lab, limit time.Duration, args ...string) run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := l.Command(ctx, l.Client, bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := run{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee) && ctx.Err() == nil:
+		r.exit = ee.ExitCode()
+	default:
+		t.Fatalf("tcpprobe %s: %v (after %v)\nstderr: %s", strings.Join(args, " "), err, r.took, r.stderr)
+	}
+	return r
+}
+
+// probeJSON runs tcpprobe --json and returns its results by target.
+func probeJSON(t *testing.T, l *lab.Lab, limit time.Duration, args ...string) (map[string]*report.Result, run) {
+	t.Helper()
+	r := tcpprobe(t, l, limit, append([]string{"--json"}, args...)...)
+	var doc report.Document
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("tcpprobe %s: output is not a JSON document (%v)\nexit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, r.exit, r.stdout, r.stderr)
+	}
+	if doc.Schema != report.Schema {
+		t.Errorf("schema %q, want %q", doc.Schema, report.Schema)
+	}
+	got := map[string]*report.Result{}
+	for _, res := range doc.Results {
+		got[res.Target] = res
+	}
+	return got, r
+}
