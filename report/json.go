@@ -20,6 +20,9 @@ type Document struct {
 	Schema  string    `json:"schema"`
 	Version string    `json:"tool_version"`
 	Results []*Result `json:"results"`
+	// Summaries holds one entry per target when the run repeated its probes
+	// (-c N), and is absent otherwise.
+	Summaries []Summary `json:"summaries,omitempty"`
 }
 
 // Result is one probe in JSON. Durations are milliseconds as numbers.
@@ -54,6 +57,12 @@ type Result struct {
 	Expect      string    `json:"expect"`
 	Met         bool      `json:"met"`
 	ToolVersion string    `json:"tool_version"`
+	// Mode is how the result was obtained: "raw" (own SYNs) or "connect"
+	// (the kernel's connect(2): no events, attempts or SYN-ACK details).
+	Mode string `json:"mode"`
+	// Seq is the repetition this result belongs to with -c N (from 1);
+	// absent when each target is probed once.
+	Seq int `json:"seq,omitempty"`
 }
 
 // Schedule is the SYN schedule a probe followed.
@@ -105,7 +114,17 @@ func addrString(a netip.Addr) string {
 	return a.String()
 }
 
-// FromProbe converts a probe result to its JSON form.
+// FromEntry converts an entry to its JSON form.
+func FromEntry(e Entry) *Result {
+	out := FromProbe(e.Result)
+	out.Seq = e.Seq
+	if e.Mode != "" {
+		out.Mode = e.Mode
+	}
+	return out
+}
+
+// FromProbe converts a probe result to its JSON form (mode raw, no Seq).
 func FromProbe(r *probe.Result) *Result {
 	out := &Result{
 		Schema:      Schema,
@@ -134,6 +153,7 @@ func FromProbe(r *probe.Result) *Result {
 		Expect:      r.Expect,
 		Met:         Met(r),
 		ToolVersion: Version,
+		Mode:        ModeRaw,
 	}
 	if r.Addr.Is6() && !r.Addr.Is4In6() {
 		out.Family = "ipv6"

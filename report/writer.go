@@ -12,12 +12,67 @@ import (
 	"github.com/tcpprobe/tcpprobe/probe/wire"
 )
 
-// Writer receives results as probes finish. Close ends the output (the
-// JSON document closes there) and must be called once, even after an
-// interrupt.
+// Entry is one result as the writers see it: the probe's result, which
+// repetition of -c it belongs to, and how it was probed.
+type Entry struct {
+	*probe.Result
+	// Seq numbers the repetitions of -c N from 1; 0 when the run probes each
+	// target once.
+	Seq int
+	// Mode is how the result was obtained: ModeRaw or ModeConnect.
+	Mode string
+}
+
+// Probing modes an Entry can come from.
+const (
+	ModeRaw     = "raw"     // SYNs built and read over raw sockets
+	ModeConnect = "connect" // the kernel's own connect(2)
+)
+
+// Writer receives results as probes finish. Summarize is called once,
+// before Close, when the run repeated its probes (-c N). Close ends the
+// output (the JSON document closes there) and must be called once, even
+// after an interrupt.
 type Writer interface {
-	Write(r *probe.Result) error
+	Write(e Entry) error
+	Summarize(s []Summary) error
 	Close() error
+}
+
+// Multi returns a Writer that writes to every w in turn and reports the
+// first error.
+func Multi(ws ...Writer) Writer { return multi(ws) }
+
+type multi []Writer
+
+func (m multi) Write(e Entry) error {
+	var first error
+	for _, w := range m {
+		if err := w.Write(e); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (m multi) Summarize(s []Summary) error {
+	var first error
+	for _, w := range m {
+		if err := w.Summarize(s); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (m multi) Close() error {
+	var first error
+	for _, w := range m {
+		if err := w.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // NewJSON returns a Writer that prints one JSON document holding every
@@ -29,8 +84,13 @@ type jsonWriter struct {
 	doc Document
 }
 
-func (j *jsonWriter) Write(r *probe.Result) error {
-	j.doc.Results = append(j.doc.Results, FromProbe(r))
+func (j *jsonWriter) Write(e Entry) error {
+	j.doc.Results = append(j.doc.Results, FromEntry(e))
+	return nil
+}
+
+func (j *jsonWriter) Summarize(s []Summary) error {
+	j.doc.Summaries = s
 	return nil
 }
 
@@ -46,12 +106,28 @@ func (j *jsonWriter) Close() error {
 
 // NewNDJSON returns a Writer that prints each result as one line of JSON
 // as soon as it is decided.
-func NewNDJSON(w io.Writer) Writer { return &ndjsonWriter{enc: json.NewEncoder(w)} }
+func NewNDJSON(w io.Writer) Writer { return &ndjsonWriter{w: w, enc: json.NewEncoder(w)} }
 
-type ndjsonWriter struct{ enc *json.Encoder }
+type ndjsonWriter struct {
+	w   io.Writer
+	enc *json.Encoder
+}
 
-func (n *ndjsonWriter) Write(r *probe.Result) error { return n.enc.Encode(FromProbe(r)) }
-func (n *ndjsonWriter) Close() error                { return nil }
+// Write prints one line. os.Stdout is unbuffered, so the line is out when
+// Write returns; a buffered writer is flushed when it has a Flush method.
+func (n *ndjsonWriter) Write(e Entry) error {
+	if err := n.enc.Encode(FromEntry(e)); err != nil {
+		return err
+	}
+	if f, ok := n.w.(interface{ Flush() error }); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
+// Summarize prints nothing: every line of NDJSON is one result.
+func (n *ndjsonWriter) Summarize([]Summary) error { return nil }
+func (n *ndjsonWriter) Close() error              { return nil }
 
 // NewText returns a Writer for people: one line per probe and, when
 // verbose, the timeline of every packet sent and seen beneath it.
@@ -62,8 +138,12 @@ type textWriter struct {
 	verbose bool
 }
 
-func (t *textWriter) Write(r *probe.Result) error {
+func (t *textWriter) Write(e Entry) error {
+	r := e.Result
 	b := bufio.NewWriter(t.w)
+	if e.Seq > 0 {
+		fmt.Fprintf(b, "seq=%d ", e.Seq)
+	}
 	b.WriteString(Line(r))
 	b.WriteByte('\n')
 	if t.verbose {
@@ -71,6 +151,31 @@ func (t *textWriter) Write(r *probe.Result) error {
 			b.WriteString("    ")
 			b.WriteString(timelineLine(r, &r.Events[i]))
 			b.WriteByte('\n')
+		}
+	}
+	return b.Flush()
+}
+
+// Summarize prints a tcping-like block per target: sent, open, loss and
+// RTT statistics.
+func (t *textWriter) Summarize(sums []Summary) error {
+	b := bufio.NewWriter(t.w)
+	for _, s := range sums {
+		fmt.Fprintf(b, "--- %s ---\n", s.Target)
+		fmt.Fprintf(b, "%d probes sent, %d open, %d not open, %.1f%% loss", s.Sent, s.Open, s.Sent-s.Open, s.LossPct)
+		if len(s.Outcomes) > 0 {
+			b.WriteString(" (")
+			for i, o := range sortedKeys(s.Outcomes) {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(b, "%s %d", o, s.Outcomes[o])
+			}
+			b.WriteString(")")
+		}
+		b.WriteByte('\n')
+		if s.RTT != nil {
+			fmt.Fprintf(b, "rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f ms\n", s.RTT.MinMs, s.RTT.AvgMs, s.RTT.MaxMs, s.RTT.StddevMs)
 		}
 	}
 	return b.Flush()

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +18,8 @@ import (
 type Streams struct {
 	In       io.Reader
 	Out, Err io.Writer
+	// ErrTTY says Err is a terminal: a long run shows its progress there.
+	ErrTTY bool
 }
 
 // Env is what the command takes from its surroundings; tests replace it.
@@ -26,17 +27,23 @@ type Env struct {
 	Network  probe.Network            // nil: the host's
 	Resolver Resolver                 // nil: net.DefaultResolver
 	Sysctls  func() (int, int, error) // nil: probe.HostSysctls
+	// ProgressAfter is how long a run goes before progress is shown on a
+	// terminal (0: 1 s).
+	ProgressAfter time.Duration
 }
 
 // Options are the root command's flags, validated before anything is sent.
 type Options struct {
 	Ports       string
+	Files       []string
 	Profile     string
 	Timeout     time.Duration
 	Schedule    string
 	ICMP        string
 	JSON        bool
 	NDJSON      bool
+	JUnit       string
+	Order       string
 	Expect      string
 	Verbose     bool
 	Interface   string
@@ -48,7 +55,23 @@ type Options struct {
 	AllAddrs    bool
 	Rate        float64
 	Concurrency int
+	Count       int
+	Interval    time.Duration
+	Mode        string
 }
+
+// Probing modes (--mode).
+const (
+	ModeAuto    = "auto"    // raw, or connect with a notice when raw sockets are not allowed
+	ModeRaw     = "raw"     // own SYNs over raw sockets; no fallback
+	ModeConnect = "connect" // the kernel's connect(2)
+)
+
+// Orders of results (--order).
+const (
+	OrderInput  = "input"
+	OrderFinish = "finish"
+)
 
 // Main runs tcpprobe with args and returns the exit code.
 func Main(ctx context.Context, args []string, s Streams) int {
@@ -57,19 +80,15 @@ func Main(ctx context.Context, args []string, s Streams) int {
 
 // MainEnv is Main with the environment injected.
 func MainEnv(ctx context.Context, args []string, s Streams, env Env) int {
+	report.Version = version()
 	cmd := NewRootCmd(ctx, s, env)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	return exitCode(err, s.Err)
 }
 
-// NewRootCmd builds the cobra tree.
-func NewRootCmd(ctx context.Context, s Streams, env Env) *cobra.Command {
-	o := &Options{}
-	cmd := &cobra.Command{
-		Use:   "tcpprobe [flags] HOST:PORT...",
-		Short: "Tell whether host:port can be reached and, if not, exactly why",
-		Long: `tcpprobe sends its own TCP SYN to each target and reads what comes back, to
+// longHelp is the root command's Long text; the man page's DESCRIPTION.
+const longHelp = `tcpprobe sends its own TCP SYN to each target and reads what comes back, to
 report what connect(2) would have said (open, ECONNREFUSED, EHOSTUNREACH,
 ENETUNREACH, ETIMEDOUT, ...), which packet decided it and who sent it.
 
@@ -81,29 +100,65 @@ Profiles choose which connect(2) to reproduce:
            and tcp_syn_linear_timeouts, every ICMP error ends the probe at once
   bsd      4.4BSD exactly: every ICMP error soft, BSD's errno table
 
-Targets are HOST:PORT, [IPv6]:PORT, or HOST with -p PORTS.`,
+Targets are HOST:PORT, [IPv6]:PORT, or HOST with -p PORTS, on the command
+line or in a target file (-f FILE, -f - for standard input): one target per
+line, optionally followed by expect=OUTCOME; '#' starts a comment.
+
+Output: one line per probe (-v adds the packet timeline); --json prints one
+document, --ndjson one JSON object per probe as it finishes (schema
+tcpprobe/v1, docs/schema/result-v1.json); --junit FILE writes JUnit XML with
+one test case per probe. -c N repeats every probe N times, --interval apart,
+and ends with a summary per target (sent, open, loss, RTT min/avg/max/stddev).
+
+Raw sockets need CAP_NET_RAW: run as root or grant it once with
+  sudo setcap cap_net_raw+ep "$(command -v tcpprobe)"
+Without it tcpprobe uses the kernel's own connect(2) (--mode connect) and
+says so on standard error: the same outcomes, without the packet timeline.
+
+Exit status:
+  0    every probe met its expectation (without --expect: every target open)
+  1    at least one probe did not
+  2    bad usage or input; nothing was sent
+  3    the environment stopped the tool: no CAP_NET_RAW with --mode raw,
+       an unusable interface
+  130  interrupted (SIGINT/SIGTERM)`
+
+// NewRootCmd builds the cobra tree.
+func NewRootCmd(ctx context.Context, s Streams, env Env) *cobra.Command {
+	o := &Options{}
+	cmd := &cobra.Command{
+		Use:   "tcpprobe [flags] HOST:PORT...",
+		Short: "Tell whether host:port can be reached and, if not, exactly why",
+		Long:  longHelp,
 		Example: `  tcpprobe 198.18.2.2:80
   tcpprobe -v --profile linux [fd00:2::2]:443
   tcpprobe -p 22,80,8000-8010 198.18.2.2 --json
-  tcpprobe --expect closed --timeout 5s 198.18.2.2:5432`,
+  tcpprobe --expect closed --timeout 5s 198.18.2.2:5432
+  tcpprobe -f targets.txt --junit report.xml
+  tcpprobe -c 10 --interval 500ms 198.18.2.2:80
+  sudo tcpprobe selftest`,
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd.Context(), o, args, s, env)
+			return run(cmd.Context(), o, args, s, env, cmd.Flags().Changed("interval"))
 		},
 	}
+	cmd.SetIn(s.In)
 	cmd.SetOut(s.Out)
 	cmd.SetErr(s.Err)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	f := cmd.Flags()
 	f.StringVarP(&o.Ports, "ports", "p", "", "ports to probe on every HOST: 22,80,8000-8010")
+	f.StringArrayVarP(&o.Files, "file", "f", nil, "read targets from FILE, one per line ('-': standard input); may be repeated")
 	f.StringVar(&o.Profile, "profile", probe.ProfileClassic, "which connect(2) to reproduce: classic, linux or bsd")
 	f.DurationVar(&o.Timeout, "timeout", 0, "give up after this long, cutting the profile's schedule (like a connect timeout)")
 	f.StringVar(&o.Schedule, "schedule", "", "custom SYN schedule: offsets, '/', give-up time, e.g. 0,1s,3s/10s")
 	f.StringVar(&o.ICMP, "icmp", "", "what an ICMP error does: soft (saved until the deadline), hard (ends the probe) or rfc1122 (port/protocol unreachable hard, others soft); default: the profile's")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON document with every result")
 	f.BoolVar(&o.NDJSON, "ndjson", false, "print one JSON object per result, as each probe finishes")
+	f.StringVar(&o.JUnit, "junit", "", "also write a JUnit XML report to FILE: one test case per probe, failed when its expectation is not met")
+	f.StringVar(&o.Order, "order", "", "print results in input order or as they finish: input or finish (default: input, finish with --ndjson)")
 	f.StringVar(&o.Expect, "expect", "", "assert every probe's outcome: open, refused, unreachable, timeout or closed (anything but open)")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "print the timeline of every packet sent and seen")
 	f.StringVar(&o.Interface, "interface", "", "send through this interface only")
@@ -116,7 +171,10 @@ Targets are HOST:PORT, [IPv6]:PORT, or HOST with -p PORTS.`,
 	f.BoolVar(&o.AllAddrs, "all-addresses", false, "probe every address a name resolves to (default: the first)")
 	f.Float64Var(&o.Rate, "rate", 0, "start at most this many probes per second (0: no limit)")
 	f.IntVar(&o.Concurrency, "concurrency", 0, "probes in flight at once (0: no limit)")
-	cmd.AddCommand(newVersionCmd(s))
+	f.IntVarP(&o.Count, "count", "c", 1, "probe every target this many times, each a fresh connection attempt, and print a summary")
+	f.DurationVar(&o.Interval, "interval", time.Second, "with -c: time between the starts of two rounds")
+	f.StringVar(&o.Mode, "mode", ModeAuto, "how to probe: raw (own SYNs, needs CAP_NET_RAW), connect (the kernel's connect(2)), or auto (raw, else connect with a notice)")
+	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s))
 	return cmd
 }
 
@@ -154,8 +212,27 @@ func (o *Options) config(env Env) (probe.Config, error) {
 	if o.JSON && o.NDJSON {
 		return cfg, usagef("--json and --ndjson cannot be used together: pick one")
 	}
+	switch o.Order {
+	case "", OrderInput, OrderFinish:
+	default:
+		return cfg, usagef("--order %q: want input or finish", o.Order)
+	}
+	switch o.Mode {
+	case ModeAuto, ModeRaw, ModeConnect:
+	default:
+		return cfg, usagef("--mode %q: want raw, connect or auto", o.Mode)
+	}
+	if o.Mode == ModeConnect && (o.ICMP != "" || o.NoOptions) {
+		return cfg, usagef("--icmp and --no-options shape raw SYNs; --mode connect leaves them to the kernel: drop them or use --mode raw")
+	}
+	if o.Count < 1 {
+		return cfg, usagef("--count %d: want 1 or more", o.Count)
+	}
+	if o.Interval <= 0 {
+		return cfg, usagef("--interval %v: want a positive duration", o.Interval)
+	}
 	if o.IPv4 && o.IPv6 {
-		return cfg, usagef("-4 and -6 cannot be used together")
+		return cfg, usagef("-4 and -6 cannot be used together: drop one (without either, names resolve to both families)")
 	}
 	if o.Expect != "" {
 		if _, err := report.ParseExpect(o.Expect); err != nil {
@@ -202,86 +279,3 @@ func (o *Options) family() string {
 	return "ip"
 }
 
-func run(ctx context.Context, o *Options, args []string, s Streams, env Env) error {
-	cfg, err := o.config(env)
-	if err != nil {
-		return err
-	}
-	if len(args) == 0 {
-		return usagef("no targets: give HOST:PORT, [IPv6]:PORT, or HOST with -p PORTS")
-	}
-	var ports []uint16
-	if o.Ports != "" {
-		if ports, err = ParsePorts(o.Ports); err != nil {
-			return usagef("-p: %v", err)
-		}
-	}
-	res := env.Resolver
-	if res == nil {
-		res = net.DefaultResolver
-	}
-	targets, err := expand(ctx, res, args, ports, o.family(), o.AllAddrs, o.Expect)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return err
-		}
-		return &UsageError{Err: err}
-	}
-	if o.SourcePort != 0 {
-		// One source port cannot carry two probes to the same destination.
-		seen := map[netip.AddrPort]bool{}
-		for _, t := range targets {
-			if seen[t.Addr] {
-				return usagef("--source-port %d with %s twice would reuse one 4-tuple", o.SourcePort, t.Addr)
-			}
-			seen[t.Addr] = true
-		}
-	}
-	var w report.Writer
-	switch {
-	case o.JSON:
-		w = report.NewJSON(s.Out)
-	case o.NDJSON:
-		w = report.NewNDJSON(s.Out)
-	default:
-		w = report.NewText(s.Out, o.Verbose)
-	}
-	pr, err := probe.New(cfg)
-	if err != nil {
-		return &UsageError{Err: err}
-	}
-	unmet := 0
-	var werr error
-	runErr := pr.Run(ctx, targets, func(r *probe.Result) {
-		if !report.Met(r) {
-			unmet++
-		}
-		if err := w.Write(r); err != nil && werr == nil {
-			werr = err
-		}
-	})
-	if err := w.Close(); err != nil && werr == nil {
-		werr = err
-	}
-	switch {
-	case runErr != nil:
-		return runErr
-	case werr != nil:
-		return fmt.Errorf("writing results: %w", werr)
-	case unmet > 0:
-		return errUnmet
-	}
-	return nil
-}
-
-func newVersionCmd(s Streams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print tcpprobe's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(s.Out, "tcpprobe %s (JSON schema %s)\n", report.Version, report.Schema)
-			return nil
-		},
-	}
-}

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sort"
@@ -10,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tcpprobe/tcpprobe/probe"
+	"github.com/tcpprobe/tcpprobe/report"
 )
 
 // ParsePorts reads a port list: "22,80,8000-8010". Ports are 1–65535;
@@ -157,19 +160,76 @@ func resolve(ctx context.Context, r Resolver, host, family string, all bool) ([]
 	return addrs, nil
 }
 
-// expand turns target arguments into probe targets: ports expanded, names
-// resolved, duplicates dropped (the first keeps its place).
-func expand(ctx context.Context, r Resolver, args []string, ports []uint16, family string, all bool, expect string) ([]probe.Target, error) {
+// spec is one target as written, on the command line or in a target file,
+// with the expectation attached to it.
+type spec struct {
+	arg    string // HOST:PORT, [IPv6]:PORT or HOST
+	expect string // "" for the run's --expect
+	where  string // "file:line: " for targets from a file, else ""
+}
+
+// ParseTargetFile reads a target file: one target per line (HOST:PORT,
+// [IPv6]:PORT, or HOST when -p is given), optionally followed by
+// expect=OUTCOME; '#' starts a comment; blank lines are skipped. name is
+// used in error messages.
+func ParseTargetFile(r io.Reader, name string) ([]spec, error) {
+	var out []spec
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := sc.Text()
+		if i := strings.IndexByte(text, '#'); i >= 0 {
+			text = text[:i]
+		}
+		fields := strings.Fields(text)
+		if len(fields) == 0 {
+			continue
+		}
+		sp := spec{arg: fields[0], where: fmt.Sprintf("%s:%d: ", name, line)}
+		for _, f := range fields[1:] {
+			k, v, ok := strings.Cut(f, "=")
+			if !ok || k != "expect" {
+				return nil, fmt.Errorf("%s:%d: unknown field %q after the target: the only one is expect=open|refused|unreachable|timeout|closed", name, line, f)
+			}
+			if _, err := report.ParseExpect(v); err != nil {
+				return nil, fmt.Errorf("%s:%d: %v", name, line, err)
+			}
+			sp.expect = v
+		}
+		out = append(out, sp)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading target file %s: %v", name, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("target file %s has no targets: write one HOST:PORT per line ('#' starts a comment)", name)
+	}
+	return out, nil
+}
+
+// expand turns target specs into probe targets: ports expanded, names
+// resolved, duplicates dropped (the first keeps its place and its
+// expectation). expect is the run's --expect, for specs without their own.
+func expand(ctx context.Context, r Resolver, specs []spec, ports []uint16, family string, all bool, expect string) ([]probe.Target, error) {
 	var out []probe.Target
 	seen := map[netip.AddrPort]bool{}
-	for _, arg := range args {
-		hp, err := splitTarget(arg, ports)
+	for _, sp := range specs {
+		hp, err := splitTarget(sp.arg, ports)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s%v", sp.where, err)
 		}
 		addrs, err := resolve(ctx, r, hp.host, family, all)
 		if err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("%s%v", sp.where, err)
+		}
+		e := expect
+		if sp.expect != "" {
+			e = sp.expect
 		}
 		for _, a := range addrs {
 			for _, p := range hp.ports {
@@ -179,7 +239,7 @@ func expand(ctx context.Context, r Resolver, args []string, ports []uint16, fami
 				}
 				seen[ap] = true
 				name := net.JoinHostPort(hp.host, strconv.Itoa(int(p)))
-				out = append(out, probe.Target{Name: name, Addr: ap, Expect: expect})
+				out = append(out, probe.Target{Name: name, Addr: ap, Expect: e})
 			}
 		}
 	}

@@ -1,0 +1,335 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/internal/kconnect"
+	"github.com/tcpprobe/tcpprobe/probe"
+	"github.com/tcpprobe/tcpprobe/report"
+)
+
+// runFunc probes targets and emits each result from one goroutine: the
+// shape of (*probe.Prober).Run and (*kconnect.Prober).Run.
+type runFunc func(ctx context.Context, targets []probe.Target, emit func(*probe.Result)) error
+
+// targets reads every target spec (arguments, then -f files in order) and
+// expands it. Errors are usage errors: nothing has been sent.
+func (o *Options) targets(ctx context.Context, args []string, s Streams, env Env) ([]probe.Target, error) {
+	var specs []spec
+	for _, a := range args {
+		specs = append(specs, spec{arg: a})
+	}
+	stdinUsed := false
+	for _, name := range o.Files {
+		var sp []spec
+		var err error
+		if name == "-" {
+			if stdinUsed {
+				return nil, usagef("-f - given twice: standard input can be read once")
+			}
+			stdinUsed = true
+			if s.In == nil {
+				return nil, usagef("-f -: no standard input")
+			}
+			sp, err = ParseTargetFile(s.In, "<stdin>")
+		} else {
+			f, oerr := os.Open(name)
+			if oerr != nil {
+				return nil, usagef("-f %s: %v", name, errors.Unwrap(oerr))
+			}
+			sp, err = ParseTargetFile(f, name)
+			f.Close()
+		}
+		if err != nil {
+			return nil, &UsageError{Err: err}
+		}
+		specs = append(specs, sp...)
+	}
+	if len(specs) == 0 {
+		return nil, usagef("no targets: give HOST:PORT, [IPv6]:PORT, HOST with -p PORTS, or -f FILE")
+	}
+	var ports []uint16
+	if o.Ports != "" {
+		var err error
+		if ports, err = ParsePorts(o.Ports); err != nil {
+			return nil, usagef("-p: %v", err)
+		}
+	}
+	res := env.Resolver
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	targets, err := expand(ctx, res, specs, ports, o.family(), o.AllAddrs, o.Expect)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, &UsageError{Err: err}
+	}
+	if o.SourcePort != 0 {
+		// One source port cannot carry two probes to the same destination.
+		seen := map[netip.AddrPort]bool{}
+		for _, t := range targets {
+			if seen[t.Addr] {
+				return nil, usagef("--source-port %d with %s twice would reuse one 4-tuple: drop --source-port", o.SourcePort, t.Addr)
+			}
+			seen[t.Addr] = true
+		}
+	}
+	return targets, nil
+}
+
+func run(ctx context.Context, o *Options, args []string, s Streams, env Env, intervalSet bool) error {
+	cfg, err := o.config(env)
+	if err != nil {
+		return err
+	}
+	if intervalSet && o.Count == 1 {
+		return usagef("--interval only spaces repeated rounds: add -c N (N > 1) or drop --interval")
+	}
+	targets, err := o.targets(ctx, args, s, env)
+	if err != nil {
+		return err
+	}
+	if _, err := probe.New(cfg); err != nil {
+		return &UsageError{Err: err}
+	}
+	var w report.Writer
+	switch {
+	case o.JSON:
+		w = report.NewJSON(s.Out)
+	case o.NDJSON:
+		w = report.NewNDJSON(s.Out)
+	default:
+		w = report.NewText(s.Out, o.Verbose)
+	}
+	var junitFile *os.File
+	if o.JUnit != "" {
+		f, err := os.Create(o.JUnit)
+		if err != nil {
+			return usagef("--junit %s: %v: give a writable path", o.JUnit, errors.Unwrap(err))
+		}
+		junitFile = f
+		w = report.Multi(w, report.NewJUnit(f))
+	}
+	order := o.Order
+	if order == "" {
+		order = OrderInput
+		if o.NDJSON {
+			order = OrderFinish
+		}
+	}
+
+	kcfg := kconnect.Config{Profile: cfg.Profile, Interface: cfg.Interface, Source: cfg.Source,
+		SourcePort: cfg.SourcePort, TTL: o.TTL, Rate: cfg.Rate, Concurrency: cfg.Concurrency}
+	mode := o.Mode
+	rounds := &rounds{
+		out:     w,
+		order:   order,
+		targets: targets,
+		prog:    newProgress(s, env, len(targets)*o.Count),
+	}
+	defer rounds.prog.stop()
+
+	var runErr error
+	start := time.Now()
+	for seq := 1; seq <= o.Count; seq++ {
+		if seq > 1 {
+			wait := time.Until(start.Add(time.Duration(seq-1) * o.Interval))
+			if wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+				}
+			}
+			if ctx.Err() != nil {
+				runErr = ctx.Err()
+				break
+			}
+		}
+		num := 0
+		if o.Count > 1 {
+			num = seq
+		}
+		if mode != ModeConnect {
+			pr, _ := probe.New(cfg)
+			err := rounds.round(ctx, num, report.ModeRaw, pr.Run)
+			var ee *probe.EnvError
+			if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && errors.Is(err, os.ErrPermission) {
+				fmt.Fprintf(s.Err, "tcpprobe: notice: raw sockets are not allowed (%v); using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline. For raw probing run as root or: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", ee.Err)
+				mode = ModeConnect
+			} else {
+				if err != nil {
+					runErr = err
+					break
+				}
+				continue
+			}
+		}
+		if err := rounds.round(ctx, num, report.ModeConnect, kconnect.New(kcfg).Run); err != nil {
+			runErr = err
+			break
+		}
+	}
+	rounds.prog.stop()
+	var werr error
+	if o.Count > 1 && rounds.emitted > 0 {
+		werr = w.Summarize(rounds.sum.Summaries())
+	}
+	if err := w.Close(); err != nil && werr == nil {
+		werr = err
+	}
+	if err := rounds.werr; err != nil {
+		werr = err
+	}
+	if junitFile != nil {
+		if err := junitFile.Close(); err != nil && werr == nil {
+			werr = err
+		}
+	}
+	switch {
+	case runErr != nil:
+		return runErr
+	case werr != nil:
+		return fmt.Errorf("writing results: %w", werr)
+	case rounds.unmet > 0:
+		return errUnmet
+	}
+	return nil
+}
+
+// rounds runs the rounds of a run and passes their results to the writer,
+// in the order asked for, counting what the exit code needs.
+type rounds struct {
+	out     report.Writer
+	order   string
+	targets []probe.Target
+	prog    *progress
+	sum     report.Summarizer
+
+	emitted int
+	unmet   int
+	werr    error
+}
+
+// round probes every target once with fn.
+func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) error {
+	index := make(map[netip.AddrPort]int, len(r.targets))
+	for i, t := range r.targets {
+		index[t.Addr] = i
+	}
+	held := make([]*probe.Result, len(r.targets))
+	next := 0
+	write := func(res *probe.Result) {
+		r.emitted++
+		if !report.Met(res) {
+			r.unmet++
+		}
+		r.sum.Add(res)
+		r.prog.done(func() {
+			if err := r.out.Write(report.Entry{Result: res, Seq: seq, Mode: mode}); err != nil && r.werr == nil {
+				r.werr = err
+			}
+		})
+	}
+	err := fn(ctx, r.targets, func(res *probe.Result) {
+		i, ok := index[netip.AddrPortFrom(res.Addr, res.Port)]
+		if r.order == OrderFinish || !ok {
+			write(res)
+			return
+		}
+		held[i] = res
+		for next < len(held) && held[next] != nil {
+			write(held[next])
+			held[next] = nil
+			next++
+		}
+	})
+	// Anything still held (a result whose predecessor never came) goes
+	// out in input order.
+	for ; next < len(held); next++ {
+		if held[next] != nil {
+			write(held[next])
+		}
+	}
+	return err
+}
+
+// progress shows "probed N of M" on a terminal's stderr once a run has
+// lasted a while, and clears it before results are printed.
+type progress struct {
+	mu     sync.Mutex
+	s      Streams
+	total  int
+	n      int
+	shown  bool
+	quit   chan struct{}
+	once   sync.Once
+	active bool
+}
+
+func newProgress(s Streams, env Env, total int) *progress {
+	p := &progress{s: s, total: total, quit: make(chan struct{})}
+	if !s.ErrTTY || s.Err == nil {
+		return p
+	}
+	p.active = true
+	after := env.ProgressAfter
+	if after <= 0 {
+		after = time.Second
+	}
+	go func() {
+		select {
+		case <-time.After(after):
+		case <-p.quit:
+			return
+		}
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			p.mu.Lock()
+			fmt.Fprintf(p.s.Err, "\r\033[Ktcpprobe: %d of %d probes done", p.n, p.total)
+			p.shown = true
+			p.mu.Unlock()
+			select {
+			case <-t.C:
+			case <-p.quit:
+				return
+			}
+		}
+	}()
+	return p
+}
+
+// done counts one result and runs print with the progress line cleared.
+func (p *progress) done(print func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	p.clear()
+	print()
+}
+
+func (p *progress) clear() {
+	if p.shown {
+		fmt.Fprint(p.s.Err, "\r\033[K")
+		p.shown = false
+	}
+}
+
+// stop ends the display and clears its line; safe to call twice.
+func (p *progress) stop() {
+	p.once.Do(func() {
+		close(p.quit)
+		p.mu.Lock()
+		p.clear()
+		p.mu.Unlock()
+	})
+}

@@ -1,0 +1,93 @@
+package selftest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tcpprobe/tcpprobe/report"
+)
+
+// Case is one outcome class: a target in the lab and what probing it must
+// report.
+type Case struct {
+	Class   string // open, refused, unreachable, timeout, local-error
+	Family  string // ipv4 or ipv6
+	Target  string
+	Outcome string
+	Errno   string
+}
+
+// Cases are the outcome classes the self-test runs, in the order printed.
+var Cases = []Case{
+	{"open", "ipv4", "198.18.2.2:80", "open", ""},
+	{"refused", "ipv4", "198.18.2.2:81", "refused", "ECONNREFUSED"},
+	{"unreachable", "ipv4", "198.18.2.2:82", "unreachable", "EHOSTUNREACH"},
+	{"timeout", "ipv4", "198.18.2.2:87", "timeout", "ETIMEDOUT"},
+	{"local-error", "ipv4", "198.18.20.1:80", "local-error", "EHOSTUNREACH"},
+	{"open", "ipv6", "[fd00:2::2]:80", "open", ""},
+	{"refused", "ipv6", "[fd00:2::2]:81", "refused", "ECONNREFUSED"},
+	{"unreachable", "ipv6", "[fd00:2::2]:82", "unreachable", "EHOSTUNREACH"},
+	{"timeout", "ipv6", "[fd00:2::2]:87", "timeout", "ETIMEDOUT"},
+	{"local-error", "ipv6", "[fd00:20::1]:80", "local-error", "EHOSTUNREACH"},
+}
+
+// ProbeArgs are the arguments the re-executed tcpprobe gets before the
+// targets: JSON out, and a short schedule so the timeout class takes
+// 1.5 s rather than 75.
+var ProbeArgs = []string{"--json", "--mode", "raw", "--schedule", "0,300ms,600ms/1500ms"}
+
+// ErrMismatch says some outcome class was not seen as expected.
+var ErrMismatch = errors.New("selftest: some outcome classes were not seen as expected")
+
+// EnvError is a host that cannot run the self-test (no root, no ip/nft).
+type EnvError struct{ Err error }
+
+func (e *EnvError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *EnvError) Unwrap() error { return e.Err }
+
+// Compare checks the JSON document tcpprobe printed against Cases and
+// writes the expected-vs-seen table to w. It returns ErrMismatch when any
+// class differs.
+func Compare(w io.Writer, out []byte) error {
+	var doc report.Document
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return fmt.Errorf("selftest: tcpprobe's output is not its JSON document: %v\n%s", err, out)
+	}
+	seen := map[string]*report.Result{}
+	for _, r := range doc.Results {
+		seen[r.Target] = r
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLASS\tFAMILY\tTARGET\tEXPECTED\tSEEN\t")
+	bad := 0
+	for _, c := range Cases {
+		want := strings.TrimSpace(c.Outcome + " " + c.Errno)
+		got, verdict := "no result", "MISMATCH"
+		if r := seen[c.Target]; r != nil {
+			got = strings.TrimSpace(r.Outcome + " " + r.Errno)
+			if r.Reason != "" {
+				got += " (" + r.Reason + ")"
+			}
+			if r.Outcome == c.Outcome && r.Errno == c.Errno {
+				verdict = "ok"
+			}
+		}
+		if verdict != "ok" {
+			bad++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Class, c.Family, c.Target, want, got, verdict)
+	}
+	tw.Flush()
+	if bad > 0 {
+		fmt.Fprintf(w, "selftest FAILED: %d of %d outcome classes not as expected\n", bad, len(Cases))
+		return ErrMismatch
+	}
+	fmt.Fprintf(w, "selftest passed: %d of %d outcome classes as expected\n", len(Cases), len(Cases))
+	return nil
+}
