@@ -166,4 +166,3 @@ func reflect(ctx context.Context, tun *os.File) {
 		}
 	}
 }
-
