@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/tcpprobe/tcpprobe/probe"
 )
@@ -45,7 +46,7 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tcpprobe: interrupted")
 		return ExitInterrupted
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "tcpprobe: %v\nRun 'tcpprobe --help' for usage.\n", ue.Err)
+		fmt.Fprintf(stderr, "tcpprobe: %v (see tcpprobe --help)\n", oneLine(ue.Err))
 		return ExitUsage
 	case errors.As(err, &ee):
 		fmt.Fprintf(stderr, "tcpprobe: %v\n", ee.Err)
@@ -57,4 +58,9 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpprobe: %v\n", err)
 		return ExitEnvironment
 	}
+}
+
+// oneLine keeps a usage error on one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -112,6 +112,7 @@ and ends with a summary per target (sent, open, loss, RTT min/avg/max/stddev).
 
 Raw sockets need CAP_NET_RAW: run as root or grant it once with
   sudo setcap cap_net_raw+ep "$(command -v tcpprobe)"
+
 Without it tcpprobe uses the kernel's own connect(2) (--mode connect) and
 says so on standard error: the same outcomes, without the packet timeline.
 
@@ -278,4 +279,3 @@ func (o *Options) family() string {
 	}
 	return "ip"
 }
-

@@ -99,7 +99,15 @@ func splitTarget(arg string, ports []uint16) (hostPort, error) {
 			hp.host, hp.ports = arg, ports
 			return hp, nil
 		}
-		return hp, fmt.Errorf("target %q: write IPv6 addresses in brackets with the port after them, e.g. [%s]:80", arg, strings.TrimSuffix(arg, ":"))
+		example := "[" + strings.TrimSuffix(arg, ":") + "]:PORT"
+		if i := strings.LastIndex(arg, ":"); i > 0 {
+			if _, err := netip.ParseAddr(arg[:i]); err == nil {
+				if _, err := parsePort(arg[i+1:]); err == nil {
+					example = "[" + arg[:i] + "]:" + arg[i+1:]
+				}
+			}
+		}
+		return hp, fmt.Errorf("target %q: write IPv6 addresses in brackets with the port after them, e.g. %s (or give -p PORTS)", arg, example)
 	}
 	host, port, hasPort := strings.Cut(arg, ":")
 	if host == "" {
@@ -134,16 +142,16 @@ func resolve(ctx context.Context, r Resolver, host, family string, all bool) ([]
 			return nil, fmt.Errorf("address %q: zones are not supported; use --interface", host)
 		}
 		if (family == "ip4" && !a.Is4()) || (family == "ip6" && !a.Is6()) {
-			return nil, fmt.Errorf("address %s does not match -%s", a, family[2:])
+			return nil, fmt.Errorf("address %s does not match -%s: drop -%s or give an IPv%s address", a, family[2:], family[2:], family[2:])
 		}
 		return []netip.Addr{a}, nil
 	}
 	addrs, err := r.LookupNetIP(ctx, family, host)
 	if err != nil {
 		if de, ok := err.(*net.DNSError); ok && de.IsNotFound {
-			return nil, fmt.Errorf("cannot resolve %q: no such host", host)
+			return nil, fmt.Errorf("cannot resolve %q: no such host: check the name, or give an IP address", host)
 		}
-		return nil, fmt.Errorf("cannot resolve %q: %v", host, err)
+		return nil, fmt.Errorf("cannot resolve %q: %v: check the name and the resolver, or give an IP address", host, err)
 	}
 	for i := range addrs {
 		addrs[i] = addrs[i].Unmap()
