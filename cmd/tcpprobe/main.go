@@ -10,11 +10,15 @@ import (
 	"syscall"
 
 	"github.com/tcpprobe/tcpprobe/internal/cli"
+	"golang.org/x/term"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	code := cli.Main(ctx, os.Args[1:], cli.Streams{
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+	})
 	stop()
 	os.Exit(code)
 }

@@ -126,7 +126,11 @@ Exit status:
 
 // NewRootCmd builds the cobra tree.
 func NewRootCmd(ctx context.Context, s Streams, env Env) *cobra.Command {
-	o := &Options{}
+	return newRootCmd(s, env, &Options{})
+}
+
+// newRootCmd builds the cobra tree with its flags bound into o.
+func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tcpprobe [flags] HOST:PORT...",
 		Short: "Tell whether host:port can be reached and, if not, exactly why",
@@ -229,6 +233,9 @@ func (o *Options) config(env Env) (probe.Config, error) {
 	if o.Count < 1 {
 		return cfg, usagef("--count %d: want 1 or more", o.Count)
 	}
+	if o.Count > 1 && o.SourcePort != 0 {
+		return cfg, usagef("--source-port with -c %d would reuse one 4-tuple in every round: drop --source-port or -c", o.Count)
+	}
 	if o.Interval <= 0 {
 		return cfg, usagef("--interval %v: want a positive duration", o.Interval)
 	}
@@ -278,4 +285,15 @@ func (o *Options) family() string {
 		return "ip6"
 	}
 	return "ip"
+}
+
+// usageArgs wraps a cobra argument check so its complaint is a usage
+// error (exit 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &UsageError{Err: err}
+		}
+		return nil
+	}
 }

@@ -22,7 +22,7 @@ each, and removes the lab, also when interrupted.
 
 It needs root (namespaces), and ip and nft. Exit status 0 when every class
 was seen as expected, 1 when one was not, 3 when the host cannot run it.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			exe, err := os.Executable()
 			if err != nil {

@@ -27,7 +27,7 @@ func newVersionCmd(s Streams) *cobra.Command {
 		Use:   "version",
 		Short: "Print tcpprobe's version",
 		Long:  "Print tcpprobe's version, the JSON schema it writes and the Go toolchain that built it.",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprintf(s.Out, "tcpprobe %s (JSON schema %s, %s %s/%s)\n", version(), report.Schema, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil

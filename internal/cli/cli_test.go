@@ -1,0 +1,645 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	junit "github.com/joshdk/go-junit"
+	"github.com/tcpprobe/tcpprobe/docs/schema"
+	"github.com/tcpprobe/tcpprobe/probe"
+	"github.com/tcpprobe/tcpprobe/probe/probetest"
+	"github.com/tcpprobe/tcpprobe/rawsock"
+	"github.com/tcpprobe/tcpprobe/report"
+)
+
+// fakeResolver answers from a table.
+type fakeResolver map[string][]netip.Addr
+
+func (f fakeResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, a := range f[host] {
+		if network == "ip" || (network == "ip4") == a.Is4() {
+			out = append(out, a)
+		}
+	}
+	if _, ok := f[host]; !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return out, nil
+}
+
+var names = fakeResolver{
+	"server.lab": {probetest.Server4, probetest.Server6},
+	"v6only.lab": {probetest.Server6},
+}
+
+// out is what one run of the command printed and returned.
+type out struct {
+	code           int
+	stdout, stderr string
+}
+
+// short is a schedule that keeps silent targets quick.
+var short = []string{"--schedule", "0,100ms/300ms"}
+
+func runCmd(t *testing.T, env Env, stdin string, args ...string) out {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return runCtx(ctx, env, stdin, false, args...)
+}
+
+func runCtx(ctx context.Context, env Env, stdin string, tty bool, args ...string) out {
+	var o, e bytes.Buffer
+	if env.Resolver == nil {
+		env.Resolver = names
+	}
+	if env.Sysctls == nil {
+		env.Sysctls = func() (int, int, error) { return 6, 4, nil }
+	}
+	code := MainEnv(ctx, args, Streams{In: strings.NewReader(stdin), Out: &o, Err: &e, ErrTTY: tty}, env)
+	return out{code, o.String(), e.String()}
+}
+
+func fake() (*probetest.Network, Env) {
+	n := probetest.New()
+	return n, Env{Network: n}
+}
+
+func tgt(a netip.Addr, port uint16) string { return netip.AddrPortFrom(a, port).String() }
+
+// TestFlags maps argv to options.
+func TestFlags(t *testing.T) {
+	def := Options{Profile: "classic", TTL: 64, Count: 1, Interval: time.Second, Mode: ModeAuto}
+	tests := []struct {
+		args []string
+		want func(o *Options)
+	}{
+		{nil, func(o *Options) {}},
+		{[]string{"-p", "22,80", "--json"}, func(o *Options) { o.Ports, o.JSON = "22,80", true }},
+		{[]string{"-f", "a.txt", "-f", "-"}, func(o *Options) { o.Files = []string{"a.txt", "-"} }},
+		{[]string{"--profile", "linux", "--timeout", "5s", "--icmp", "hard"}, func(o *Options) { o.Profile, o.Timeout, o.ICMP = "linux", 5*time.Second, "hard" }},
+		{[]string{"--schedule", "0,1s/3s", "--expect", "closed", "-v"}, func(o *Options) { o.Schedule, o.Expect, o.Verbose = "0,1s/3s", "closed", true }},
+		{[]string{"--ndjson", "--order", "input", "--junit", "r.xml"}, func(o *Options) { o.NDJSON, o.Order, o.JUnit = true, "input", "r.xml" }},
+		{[]string{"--interface", "eth0", "--source", "198.18.1.2", "--source-port", "4000", "--ttl", "3", "--no-options"}, func(o *Options) {
+			o.Interface, o.Source, o.SourcePort, o.TTL, o.NoOptions = "eth0", "198.18.1.2", 4000, 3, true
+		}},
+		{[]string{"-4", "--all-addresses", "--rate", "100", "--concurrency", "8"}, func(o *Options) { o.IPv4, o.AllAddrs, o.Rate, o.Concurrency = true, true, 100, 8 }},
+		{[]string{"-6"}, func(o *Options) { o.IPv6 = true }},
+		{[]string{"-c", "5", "--interval", "250ms", "--mode", "connect"}, func(o *Options) { o.Count, o.Interval, o.Mode = 5, 250*time.Millisecond, ModeConnect }},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			got := &Options{}
+			cmd := newRootCmd(Streams{}, Env{}, got)
+			if err := cmd.ParseFlags(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			want := def
+			tt.want(&want)
+			if diff := cmp.Diff(&want, got); diff != "" {
+				t.Errorf("options (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestBadInput: every bad input is one line on stderr that says what to
+// do, exit 2, and nothing on the wire.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	empty := write("empty.txt", "# nothing here\n\n   \n")
+	badExpect := write("badexpect.txt", "198.18.2.2:80 expect=maybe\n")
+	badField := write("badfield.txt", "198.18.2.2:80\n198.18.2.2:81 timeout=3\n")
+	badLine := write("badline.txt", "198.18.2.2:80\nfd00:2::2:80\n")
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		say   string // the message must contain this
+	}{
+		{"no targets", "", nil, "no targets"},
+		{"bad port", "", []string{"198.18.2.2:99999"}, "want a number from 1 to 65535"},
+		{"port zero", "", []string{"198.18.2.2:0"}, "want a number from 1 to 65535"},
+		{"port not a number", "", []string{"198.18.2.2:http"}, "want a number from 1 to 65535"},
+		{"backwards range", "", []string{"-p", "90-80", "198.18.2.2"}, "runs backwards"},
+		{"empty port entry", "", []string{"-p", "80,,81", "198.18.2.2"}, "empty entry"},
+		{"no port", "", []string{"198.18.2.2"}, "write HOST:PORT or give -p PORTS"},
+		{"bad address in brackets", "", []string{"[zz::1]:80"}, "is not an IPv6 address"},
+		{"bracket not closed", "", []string{"[fd00::1:80"}, "missing ']'"},
+		{"IPv6 without brackets", "", []string{"fd00:2::2:80"}, "[fd00:2::2]:80"},
+		{"unknown flag", "", []string{"--frobnicate", "198.18.2.2:80"}, "unknown flag: --frobnicate"},
+		{"unknown shorthand", "", []string{"-z", "198.18.2.2:80"}, "unknown shorthand flag"},
+		{"empty target file", "", []string{"-f", empty}, "has no targets"},
+		{"empty stdin", "\n# only a comment\n", []string{"-f", "-"}, "<stdin> has no targets"},
+		{"missing target file", "", []string{"-f", filepath.Join(dir, "nope.txt")}, "no such file"},
+		{"stdin twice", "198.18.2.2:80\n", []string{"-f", "-", "-f", "-"}, "standard input can be read once"},
+		{"bad expect in file", "", []string{"-f", badExpect}, "badexpect.txt:1: unknown expectation"},
+		{"unknown field in file", "", []string{"-f", badField}, "badfield.txt:2: unknown field"},
+		{"bad target in file", "", []string{"-f", badLine}, "badline.txt:2: target"},
+		{"unresolvable name", "", []string{"nowhere.lab:80"}, "no such host: check the name"},
+		{"no IPv4 address", "", []string{"-4", "v6only.lab:80"}, "no IPv4 address"},
+		{"-6 with an IPv4 address", "", []string{"-6", "198.18.2.2:80"}, "drop -6"},
+		{"-4 and -6", "", []string{"-4", "-6", "server.lab:80"}, "-4 and -6 cannot be used together"},
+		{"--json and --ndjson", "", []string{"--json", "--ndjson", "198.18.2.2:80"}, "pick one"},
+		{"bad --expect", "", []string{"--expect", "maybe", "198.18.2.2:80"}, "unknown expectation"},
+		{"bad --profile", "", []string{"--profile", "windows", "198.18.2.2:80"}, "windows"},
+		{"bad --schedule", "", []string{"--schedule", "nonsense", "198.18.2.2:80"}, "schedule"},
+		{"negative --timeout", "", []string{"--timeout", "-1s", "198.18.2.2:80"}, "want a positive duration"},
+		{"bad --icmp", "", []string{"--icmp", "maybe", "198.18.2.2:80"}, "maybe"},
+		{"--ttl 0", "", []string{"--ttl", "0", "198.18.2.2:80"}, "want 1 to 255"},
+		{"bad --source", "", []string{"--source", "here", "198.18.2.2:80"}, "not an IP address"},
+		{"negative --rate", "", []string{"--rate", "-1", "198.18.2.2:80"}, "must not be negative"},
+		{"--count 0", "", []string{"-c", "0", "198.18.2.2:80"}, "want 1 or more"},
+		{"--interval without -c", "", []string{"--interval", "2s", "198.18.2.2:80"}, "add -c N"},
+		{"bad --order", "", []string{"--order", "random", "198.18.2.2:80"}, "want input or finish"},
+		{"bad --mode", "", []string{"--mode", "magic", "198.18.2.2:80"}, "want raw, connect or auto"},
+		{"--mode connect with --icmp", "", []string{"--mode", "connect", "--icmp", "hard", "198.18.2.2:80"}, "drop them or use --mode raw"},
+		{"--source-port with -c", "", []string{"--source-port", "4000", "-c", "2", "198.18.2.2:80"}, "drop --source-port"},
+		{"--junit into a missing directory", "", []string{"--junit", filepath.Join(dir, "no", "r.xml"), "198.18.2.2:80"}, "give a writable path"},
+		{"extra argument to version", "", []string{"version", "now"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, env := fake()
+			got := runCmd(t, env, tt.stdin, tt.args...)
+			if got.code != ExitUsage {
+				t.Errorf("exit code %d, want %d\nstderr: %s", got.code, ExitUsage, got.stderr)
+			}
+			if lines := strings.Count(got.stderr, "\n"); lines != 1 || !strings.HasPrefix(got.stderr, "tcpprobe: ") {
+				t.Errorf("stderr is %d lines, want one line starting \"tcpprobe: \":\n%s", lines, got.stderr)
+			}
+			if !strings.Contains(got.stderr, tt.say) {
+				t.Errorf("stderr %q does not say %q", got.stderr, tt.say)
+			}
+			if got.stdout != "" {
+				t.Errorf("stdout %q, want nothing", got.stdout)
+			}
+			if sent := n.Sent(); len(sent) != 0 {
+				t.Errorf("%d packets sent for bad input, want none", len(sent))
+			}
+		})
+	}
+}
+
+// TestOutputModes runs the command in each output mode on the fake
+// network: stdout's shape, stderr, exit code.
+func TestOutputModes(t *testing.T) {
+	open, closed := tgt(probetest.Server4, probetest.PortOpen), tgt(probetest.Server4, probetest.PortClosed)
+	open6 := tgt(probetest.Server6, probetest.PortOpen)
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		code  int
+		check func(t *testing.T, stdout string)
+	}{
+		{"text", []string{open, closed}, "", ExitUnmet, func(t *testing.T, s string) {
+			lines := strings.Split(strings.TrimSpace(s), "\n")
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], open+" open rtt=") || !strings.HasPrefix(lines[1], closed+" refused ECONNREFUSED (rst from 198.18.2.2)") {
+				t.Errorf("text output:\n%s", s)
+			}
+		}},
+		{"text verbose", []string{"-v", open}, "", ExitOK, func(t *testing.T, s string) {
+			for _, want := range []string{"SYN → 198.18.2.2:80 seq=", "← SYN|ACK from 198.18.2.2", "✓", "RST → 198.18.2.2:80", "(teardown)"} {
+				if !strings.Contains(s, want) {
+					t.Errorf("verbose output lacks %q:\n%s", want, s)
+				}
+			}
+		}},
+		{"expect closed met", []string{"--expect", "closed", closed}, "", ExitOK, func(t *testing.T, s string) {
+			if !strings.Contains(s, "[expect closed: ok]") {
+				t.Errorf("output: %s", s)
+			}
+		}},
+		{"expect open unmet", []string{"--expect", "open", closed}, "", ExitUnmet, func(t *testing.T, s string) {
+			if !strings.Contains(s, "[expect open: FAILED]") {
+				t.Errorf("output: %s", s)
+			}
+		}},
+		{"target file with expectations", []string{"-f", "-"}, "# lab\n" + open + " expect=open\n\n" + closed + "   expect=refused # must refuse\n" + tgt(probetest.Server4, probetest.PortSilent) + " expect=timeout\n", ExitOK, func(t *testing.T, s string) {
+			if n := strings.Count(s, ": ok]"); n != 3 {
+				t.Errorf("%d met expectations, want 3:\n%s", n, s)
+			}
+		}},
+		{"json", []string{"--json", open, closed, open6}, "", ExitUnmet, func(t *testing.T, s string) {
+			var doc report.Document
+			if err := json.Unmarshal([]byte(s), &doc); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, s)
+			}
+			var got []string
+			for _, r := range doc.Results {
+				got = append(got, r.Target+" "+r.Outcome+" "+r.Family+" "+r.Mode)
+			}
+			want := []string{open + " open ipv4 raw", closed + " refused ipv4 raw", open6 + " open ipv6 raw"}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("results in input order (-want +got):\n%s", diff)
+			}
+			if doc.Schema != report.Schema {
+				t.Errorf("schema %q", doc.Schema)
+			}
+		}},
+		{"ndjson", []string{"--ndjson", open, closed}, "", ExitUnmet, func(t *testing.T, s string) {
+			lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("%d lines, want 2:\n%s", len(lines), s)
+			}
+			for _, l := range lines {
+				var r report.Result
+				if err := json.Unmarshal([]byte(l), &r); err != nil || r.Schema != report.Schema {
+					t.Errorf("line %q: %v", l, err)
+				}
+			}
+		}},
+		{"names resolved, all addresses", []string{"--json", "--all-addresses", "server.lab:80"}, "", ExitOK, func(t *testing.T, s string) {
+			var doc report.Document
+			json.Unmarshal([]byte(s), &doc)
+			if len(doc.Results) != 2 || doc.Results[0].Address != probetest.Server4.String() || doc.Results[1].Address != probetest.Server6.String() || doc.Results[0].Target != "server.lab:80" {
+				t.Errorf("results: %s", s)
+			}
+		}},
+		{"-6 picks the IPv6 address", []string{"--json", "-6", "server.lab:80"}, "", ExitOK, func(t *testing.T, s string) {
+			var doc report.Document
+			json.Unmarshal([]byte(s), &doc)
+			if len(doc.Results) != 1 || doc.Results[0].Family != "ipv6" {
+				t.Errorf("results: %s", s)
+			}
+		}},
+		{"duplicates probed once", []string{"--json", open, "server.lab:80", "-p", "80"}, "", ExitOK, func(t *testing.T, s string) {
+			var doc report.Document
+			json.Unmarshal([]byte(s), &doc)
+			if len(doc.Results) != 1 {
+				t.Errorf("%d results, want 1: %s", len(doc.Results), s)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, env := fake()
+			got := runCmd(t, env, tt.stdin, append(append([]string{}, short...), tt.args...)...)
+			if got.code != tt.code {
+				t.Errorf("exit code %d, want %d\nstderr: %s", got.code, tt.code, got.stderr)
+			}
+			if got.stderr != "" {
+				t.Errorf("stderr: %q, want nothing", got.stderr)
+			}
+			tt.check(t, got.stdout)
+		})
+	}
+}
+
+// TestSchema validates real output of every JSON form against
+// docs/schema/result-v1.json.
+func TestSchema(t *testing.T) {
+	var targets []string
+	for _, p := range []uint16{probetest.PortOpen, probetest.PortClosed, probetest.PortICMPPort, probetest.PortICMPHost, probetest.PortSilent, probetest.PortSpoofFirst} {
+		targets = append(targets, tgt(probetest.Server4, p), tgt(probetest.Server6, p))
+	}
+	targets = append(targets, "198.18.21.1:80", tgt(probetest.NeighborFail, 80))
+	for _, args := range [][]string{
+		append([]string{"--json"}, targets...),
+		append([]string{"--json", "-c", "2", "--interval", "10ms"}, targets[:2]...),
+		append([]string{"--ndjson"}, targets...),
+	} {
+		t.Run(args[0]+fmt.Sprint(len(args)), func(t *testing.T) {
+			_, env := fake()
+			got := runCmd(t, env, "", append(append([]string{}, short...), args...)...)
+			docs := []string{got.stdout}
+			if args[0] == "--ndjson" {
+				docs = strings.Split(strings.TrimSuffix(got.stdout, "\n"), "\n")
+			}
+			for _, d := range docs {
+				if err := schema.Validate([]byte(d)); err != nil {
+					t.Errorf("output does not match the schema: %v\n%s", err, d)
+				}
+			}
+		})
+	}
+}
+
+// TestSchemaRejects: the schema is not vacuous.
+func TestSchemaRejects(t *testing.T) {
+	for _, bad := range []string{
+		`{"schema":"tcpprobe/v1","tool_version":"x"}`,
+		`{"schema":"tcpprobe/v2","tool_version":"x","results":[]}`,
+		`{"schema":"tcpprobe/v1","tool_version":"x","results":[{"schema":"tcpprobe/v1","target":"a"}]}`,
+	} {
+		if err := schema.Validate([]byte(bad)); err == nil {
+			t.Errorf("schema accepts %s", bad)
+		}
+	}
+}
+
+// TestJUnit: the file parses back into the JUnit structs and through a
+// JUnit parser, one test case per probe, failures where expectations
+// were missed.
+func TestJUnit(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "report.xml")
+	_, env := fake()
+	stdin := tgt(probetest.Server4, probetest.PortOpen) + "\n" +
+		tgt(probetest.Server4, probetest.PortClosed) + " expect=refused\n" +
+		tgt(probetest.Server4, probetest.PortSilent) + " expect=open\n"
+	got := runCmd(t, env, stdin, append(append([]string{}, short...), "--junit", file, "-f", "-")...)
+	if got.code != ExitUnmet {
+		t.Errorf("exit %d, want 1 (one expectation missed)", got.code)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc report.JUnitSuites
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("JUnit file does not parse: %v\n%s", err, data)
+	}
+	type tc struct {
+		Name   string
+		Failed bool
+	}
+	var cases []tc
+	for _, c := range doc.Suites[0].Cases {
+		cases = append(cases, tc{c.Name, c.Failure != nil})
+	}
+	want := []tc{{"198.18.2.2:80", false}, {"198.18.2.2:81", false}, {"198.18.2.2:87", true}}
+	if diff := cmp.Diff(want, cases); diff != "" {
+		t.Errorf("test cases (-want +got):\n%s", diff)
+	}
+	if doc.Tests != 3 || doc.Failures != 1 {
+		t.Errorf("tests=%d failures=%d, want 3 and 1", doc.Tests, doc.Failures)
+	}
+	suites, err := junit.Ingest(data)
+	if err != nil {
+		t.Fatalf("go-junit: %v", err)
+	}
+	if len(suites) != 1 || suites[0].Totals.Tests != 3 || suites[0].Totals.Failed != 1 || suites[0].Totals.Passed != 2 {
+		t.Errorf("go-junit reads %+v", suites)
+	}
+}
+
+// TestOrder: input order waits for earlier targets; finish order does not.
+func TestOrder(t *testing.T) {
+	slow, fast := tgt(probetest.Server4, probetest.PortDelayed), tgt(probetest.Server4, probetest.PortOpen)
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--json"}, []string{slow, fast}},
+		{[]string{"--json", "--order", "finish"}, []string{fast, slow}},
+		{[]string{"--ndjson"}, []string{fast, slow}},
+		{[]string{"--ndjson", "--order", "input"}, []string{slow, fast}},
+		{nil, []string{slow, fast}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, env := fake()
+			got := runCmd(t, env, "", append(tt.args, slow, fast)...)
+			if diff := cmp.Diff(tt.want, targetsIn(t, got.stdout)); diff != "" {
+				t.Errorf("order (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// targetsIn lists the targets of text, JSON or NDJSON output in order.
+func targetsIn(t *testing.T, s string) []string {
+	t.Helper()
+	var out []string
+	var doc report.Document
+	if json.Unmarshal([]byte(s), &doc) == nil && doc.Schema != "" {
+		for _, r := range doc.Results {
+			out = append(out, r.Target)
+		}
+		return out
+	}
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		var r report.Result
+		if json.Unmarshal([]byte(l), &r) == nil {
+			out = append(out, r.Target)
+			continue
+		}
+		out = append(out, strings.Fields(l)[0])
+	}
+	return out
+}
+
+// TestCount: -c N rounds, --interval apart, a fresh ISS and port each,
+// and a summary.
+func TestCount(t *testing.T) {
+	n, env := fake()
+	open, closed := tgt(probetest.Server4, probetest.PortOpen), tgt(probetest.Server4, probetest.PortClosed)
+	got := runCmd(t, env, "", "-c", "3", "--interval", "150ms", open, closed)
+	if got.code != ExitUnmet {
+		t.Errorf("exit %d, want 1", got.code)
+	}
+	for _, want := range []string{
+		"seq=1 " + open + " open", "seq=3 " + closed + " refused",
+		"--- " + open + " ---\n3 probes sent, 3 open, 0 not open, 0.0% loss (open 3)\nrtt min/avg/max/stddev = ",
+		"--- " + closed + " ---\n3 probes sent, 0 open, 3 not open, 100.0% loss (refused 3)\n",
+	} {
+		if !strings.Contains(got.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, got.stdout)
+		}
+	}
+	var syns []probetest.Sent
+	isses := map[uint32]bool{}
+	for _, s := range n.Sent() {
+		if s.Seg.DstPort == probetest.PortOpen && s.Seg.Flags == 0x02 {
+			syns = append(syns, s)
+			isses[s.Seg.Seq] = true
+		}
+	}
+	if len(syns) != 3 || len(isses) != 3 {
+		t.Fatalf("%d SYNs with %d distinct ISS to the open port, want 3 and 3", len(syns), len(isses))
+	}
+	for i := 1; i < len(syns); i++ {
+		if gap := syns[i].Time.Sub(syns[i-1].Time); gap < 140*time.Millisecond || gap > 400*time.Millisecond {
+			t.Errorf("round %d started %v after the previous one, want about 150ms", i+1, gap)
+		}
+	}
+
+	// JSON: seq on every result, and the summaries.
+	_, env = fake()
+	got = runCmd(t, env, "", "--json", "-c", "2", "--interval", "10ms", open)
+	var doc report.Document
+	if err := json.Unmarshal([]byte(got.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Results) != 2 || doc.Results[0].Seq != 1 || doc.Results[1].Seq != 2 || len(doc.Summaries) != 1 || doc.Summaries[0].Sent != 2 || doc.Summaries[0].RTT == nil {
+		t.Errorf("document: %s", got.stdout)
+	}
+}
+
+// deniedNet is a host without CAP_NET_RAW: routes work, raw links do not.
+type deniedNet struct{ *probetest.Network }
+
+func (deniedNet) OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (probe.Link, error) {
+	return nil, fmt.Errorf("opening a packet socket on %s: %w", ifi.Name, os.ErrPermission)
+}
+
+// loopbackRoutes routes loopback through the fake network too.
+type loopbackNet struct{ deniedNet }
+
+func (n loopbackNet) RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Route, error) {
+	if dst.IsLoopback() {
+		return rawsock.Route{Dst: dst, Src: dst, Interface: n.Iface, NextHop: dst}, nil
+	}
+	return n.Network.RouteTo(dst, opt)
+}
+
+// listener returns an open and a closed loopback port.
+func loopbackPorts(t *testing.T) (open, closed string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	l2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed = l2.Addr().String()
+	l2.Close()
+	return ln.Addr().String(), closed
+}
+
+// TestConnectFallback: without raw sockets, auto mode says so and uses
+// connect(2); raw mode stops with exit 3 and the fix.
+func TestConnectFallback(t *testing.T) {
+	open, closed := loopbackPorts(t)
+	env := Env{Network: loopbackNet{deniedNet{probetest.New()}}}
+	got := runCmd(t, env, "", "--json", "--expect", "open", open, closed)
+	if got.code != ExitUnmet {
+		t.Errorf("exit %d, want 1 (the closed port)", got.code)
+	}
+	if !strings.Contains(got.stderr, "notice: raw sockets are not allowed") || !strings.Contains(got.stderr, "setcap cap_net_raw+ep") {
+		t.Errorf("stderr: %q, want the notice", got.stderr)
+	}
+	var doc report.Document
+	if err := json.Unmarshal([]byte(got.stdout), &doc); err != nil {
+		t.Fatalf("%v: %s", err, got.stdout)
+	}
+	type row struct{ Target, Outcome, Errno, Reason, Mode string }
+	var rows []row
+	for _, r := range doc.Results {
+		rows = append(rows, row{r.Target, r.Outcome, r.Errno, r.Reason, r.Mode})
+	}
+	want := []row{{open, "open", "", "syn-ack", "connect"}, {closed, "refused", "ECONNREFUSED", "connect-refused", "connect"}}
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if err := schema.Validate([]byte(got.stdout)); err != nil {
+		t.Errorf("connect-mode output does not match the schema: %v", err)
+	}
+
+	got = runCmd(t, env, "", "--mode", "raw", open)
+	if got.code != ExitEnvironment || !strings.Contains(got.stderr, "CAP_NET_RAW") || !strings.Contains(got.stderr, "setcap") {
+		t.Errorf("--mode raw without permission: exit %d, stderr %q; want 3 and how to fix it", got.code, got.stderr)
+	}
+}
+
+// TestConnectMode runs --mode connect outright, with -c.
+func TestConnectMode(t *testing.T) {
+	open, _ := loopbackPorts(t)
+	got := runCmd(t, Env{}, "", "--mode", "connect", "-c", "2", "--interval", "20ms", open)
+	if got.code != ExitOK || !strings.Contains(got.stdout, "seq=2 "+open+" open rtt=") || !strings.Contains(got.stdout, "2 probes sent, 2 open") || got.stderr != "" {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
+	}
+}
+
+// TestInterrupted: a cancelled run exits 130 and reports what it had.
+func TestInterrupted(t *testing.T) {
+	_, env := fake()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	got := runCtx(ctx, env, "", false, "--json", tgt(probetest.Server4, probetest.PortSilent))
+	if got.code != ExitInterrupted || !strings.Contains(got.stdout, `"outcome": "interrupted"`) {
+		t.Errorf("exit %d, stdout %s", got.code, got.stdout)
+	}
+}
+
+// TestProgress: a long run on a terminal shows progress on stderr and
+// clears it; not on a pipe.
+func TestProgress(t *testing.T) {
+	args := []string{"--schedule", "0/600ms", tgt(probetest.Server4, probetest.PortSilent), tgt(probetest.Server4, probetest.PortOpen)}
+	for _, tty := range []bool{true, false} {
+		_, env := fake()
+		env.ProgressAfter = 100 * time.Millisecond
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		got := runCtx(ctx, env, "", tty, args...)
+		cancel()
+		shown := strings.Contains(got.stderr, "probes done")
+		if shown != tty {
+			t.Errorf("tty=%v: progress shown=%v; stderr %q", tty, shown, got.stderr)
+		}
+		if tty && !strings.HasSuffix(got.stderr, "\r\033[K") {
+			t.Errorf("progress line not cleared: %q", got.stderr)
+		}
+	}
+}
+
+func TestVersionAndCompletion(t *testing.T) {
+	got := runCmd(t, Env{}, "", "version")
+	if got.code != 0 || !strings.HasPrefix(got.stdout, "tcpprobe ") || !strings.Contains(got.stdout, report.Schema) {
+		t.Errorf("version: %+v", got)
+	}
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		got := runCmd(t, Env{}, "", "completion", sh)
+		if got.code != 0 || !strings.Contains(got.stdout, "tcpprobe") || len(got.stdout) < 500 {
+			t.Errorf("completion %s: exit %d, %d bytes", sh, got.code, len(got.stdout))
+		}
+	}
+}
+
+// TestManPagesFresh fails when man/ no longer matches the command tree:
+// run go generate ./internal/cli.
+func TestManPagesFresh(t *testing.T) {
+	dir := t.TempDir()
+	if err := GenManPages(dir); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := filepath.Glob(filepath.Join(dir, "*.1"))
+	have, _ := filepath.Glob(filepath.Join("..", "..", "man", "*.1"))
+	if len(want) != len(have) {
+		t.Errorf("man/ has %d pages, the tree makes %d: run go generate ./internal/cli", len(have), len(want))
+	}
+	for _, p := range want {
+		fresh, _ := os.ReadFile(p)
+		old, err := os.ReadFile(filepath.Join("..", "..", "man", filepath.Base(p)))
+		if err != nil || !bytes.Equal(fresh, old) {
+			t.Errorf("man/%s is stale: run go generate ./internal/cli", filepath.Base(p))
+		}
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "tcpprobe.1"))
+	for _, want := range []string{"Exit status", "130", "CAP_NET_RAW", "--junit"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("tcpprobe.1 lacks %q", want)
+		}
+	}
+}
