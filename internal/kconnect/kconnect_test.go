@@ -1,0 +1,71 @@
+package kconnect
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tcpprobe/tcpprobe/probe"
+)
+
+func TestClassify(t *testing.T) {
+	type row struct {
+		Outcome probe.Outcome
+		Reason  string
+	}
+	tests := []struct {
+		errno syscall.Errno
+		sync  bool
+		want  row
+	}{
+		{0, false, row{probe.Open, probe.ReasonSYNACK}},
+		{syscall.ECONNREFUSED, false, row{probe.Refused, ReasonRefused}},
+		{syscall.ETIMEDOUT, false, row{probe.Timeout, probe.ReasonTimeout}},
+		{syscall.EHOSTUNREACH, false, row{probe.Unreachable, ReasonError}},
+		{syscall.EHOSTUNREACH, true, row{probe.LocalError, probe.ReasonRouteUnreach}},
+		{syscall.EACCES, true, row{probe.LocalError, probe.ReasonRouteProhibit}},
+		{syscall.EINVAL, true, row{probe.LocalError, probe.ReasonRouteBlackhol}},
+		{syscall.ENETUNREACH, true, row{probe.LocalError, probe.ReasonNoRoute}},
+	}
+	for _, tt := range tests {
+		o, r := classify(tt.errno, tt.sync)
+		if diff := cmp.Diff(tt.want, row{o, r}); diff != "" {
+			t.Errorf("classify(%v, sync=%v) (-want +got):\n%s", tt.errno, tt.sync, diff)
+		}
+	}
+}
+
+// TestRunLoopback connects to an open and a closed loopback port: no
+// privilege needed.
+func TestRunLoopback(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l2, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := netip.MustParseAddrPort(l2.Addr().String())
+	l2.Close()
+	open := netip.MustParseAddrPort(ln.Addr().String())
+	p := probe.Classic()
+	p.Schedule = p.Schedule.Cut(2 * time.Second)
+	got := map[string]string{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = New(Config{Profile: p, Concurrency: 1}).Run(ctx, []probe.Target{{Name: "open", Addr: open}, {Name: "closed", Addr: closed}}, func(r *probe.Result) {
+		got[r.Target] = string(r.Outcome) + " " + probe.ErrnoName(r.Errno)
+		if r.Outcome == probe.Open && (r.RTT <= 0 || !r.Teardown || r.SrcPort == 0) {
+			t.Errorf("open result lacks RTT, teardown or source port: %+v", r)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"open": "open ", "closed": "refused ECONNREFUSED"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
