@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/report"
+)
+
+// badState is one change to the client's local state made while a probe
+// waits.
+type badState struct {
+	name   string
+	port   uint16
+	change [][]string // commands run in the client namespace mid-probe
+}
+
+// probeWhile runs tcpprobe --json against the server's port with sched and
+// runs change in the client namespace after `after`.
+func probeWhile(t *testing.T, l *lab.Lab, port uint16, sched string, after time.Duration, change [][]string) (*report.Result, run) {
+	t.Helper()
+	target := fmt.Sprintf("%s:%d", lab.ServerV4, port)
+	errc := make(chan error, 1)
+	go func() {
+		time.Sleep(after)
+		for _, c := range change {
+			if out, err := l.Exec(l.Client, c...); err != nil {
+				errc <- fmt.Errorf("%s: %v\n%s", strings.Join(c, " "), err, out)
+				return
+			}
+		}
+		errc <- nil
+	}()
+	res, r := probeJSON(t, l, 10*time.Second, "--schedule", sched, target)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	got := res[target]
+	if got == nil {
+		t.Fatalf("no result for %s\nstdout: %s\nstderr: %s", target, r.stdout, r.stderr)
+	}
+	return got, r
+}
+
+// TestBadLocalState changes the client's own state while tcpprobe waits
+// (issue 6, "Bad local state") and checks it never hangs, never panics and
+// says what happened:
+//
+//   - link-down: c0 goes down; each later SYN fails to leave and is listed
+//     as ignored with why "send-failed: … network is down"; the probe ends at
+//     its give-up time as a timeout. (The kernel's connect() is also still
+//     waiting then: its retransmissions fail silently the same way.)
+//   - route-unreachable, route-deleted: tcpprobe resolved the route (and
+//     the next hop) when the probe started and keeps using them, so the
+//     retransmission still leaves and the real SYN-ACK decides "open". The
+//     kernel re-routes every retransmission and, in the same scenario, is
+//     still waiting at 4 s; a profile that must follow it would need to
+//     re-check the route before each SYN (reported, not yet done).
+//   - neigh-flush: the client's neighbour entries vanish; the next-hop MAC
+//     resolved at the start is still right, so the retransmission is
+//     answered and the probe is "open", as connect() would be.
+func TestBadLocalState(t *testing.T) {
+	type verdict struct {
+		Outcome, Errno, Reason string
+		Attempts               int
+		SendFailed             bool
+	}
+	tests := []struct {
+		badState
+		want verdict
+	}{
+		{badState{"link-down", lab.PortDrop, [][]string{{"ip", "link", "set", lab.ClientIf, "down"}}},
+			verdict{"timeout", "ETIMEDOUT", "timeout", 3, true}},
+		{badState{"route-unreachable", lab.PortDropFirst1, [][]string{{"ip", "route", "replace", "unreachable", "198.18.2.0/24"}}},
+			verdict{"open", "", "syn-ack", 2, false}},
+		{badState{"route-deleted", lab.PortDropFirst1, [][]string{{"ip", "route", "del", "198.18.2.0/24"}}},
+			verdict{"open", "", "syn-ack", 2, false}},
+		{badState{"neigh-flush", lab.PortDropFirst1, [][]string{{"ip", "neigh", "flush", "dev", lab.ClientIf}}},
+			verdict{"open", "", "syn-ack", 2, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l := lab.New(t)
+			got, r := probeWhile(t, l, tt.port, "0,1s,2s/3s", 300*time.Millisecond, tt.change)
+			v := verdict{Outcome: got.Outcome, Errno: got.Errno, Reason: got.Reason, Attempts: len(got.Attempts)}
+			for _, e := range got.Events {
+				if e.Effect == "ignored" && strings.HasPrefix(e.Why, "send-failed: ") && strings.Contains(e.Why, "network is down") {
+					v.SendFailed = true
+				}
+			}
+			if diff := cmp.Diff(tt.want, v); diff != "" {
+				t.Errorf("(-want +got)\n%s\nevents: %+v\nstderr: %s", diff, got.Events, r.stderr)
+			}
+			if r.took > 5*time.Second {
+				t.Errorf("tcpprobe took %v for a 3 s schedule", r.took)
+			}
+			if strings.Contains(r.stderr, "panic") {
+				t.Errorf("stderr: %s", r.stderr)
+			}
+		})
+	}
+}
