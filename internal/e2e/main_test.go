@@ -30,7 +30,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = filepath.Join(dir, "tcpprobe")
+	// CGO_ENABLED=0 as README builds it: without libc's threads the
+	// privilege drop reaches every thread (syscall.AllThreadsSyscall).
 	build := exec.Command("go", "build", "-o", bin, "github.com/tcpprobe/tcpprobe/cmd/tcpprobe")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building tcpprobe: %v\n%s", err, out)
 		os.RemoveAll(dir)
