@@ -12,7 +12,6 @@ var errnoNames = map[syscall.Errno]string{
 	syscall.ETIMEDOUT:     "ETIMEDOUT",
 	syscall.EACCES:        "EACCES",
 	syscall.EHOSTDOWN:     "EHOSTDOWN",
-	syscall.ENONET:        "ENONET",
 	syscall.ENOPROTOOPT:   "ENOPROTOOPT",
 	syscall.EOPNOTSUPP:    "EOPNOTSUPP",
 	syscall.EPROTO:        "EPROTO",
