@@ -39,14 +39,20 @@ func TestLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets := map[string]string{
+	expectVia(t, l, "lo", map[string]string{
 		"127.0.0.1:8080":  "open",
 		"127.0.0.1:8081":  "refused",
 		"[::1]:8080":      "open",
 		"[::1]:8081":      "refused",
 		"198.18.1.2:8080": "open",
 		"198.18.1.2:8081": "refused",
-	}
+	})
+}
+
+// expectVia probes every target in one run and checks each outcome and
+// that it went through interface dev.
+func expectVia(t *testing.T, l *lab.Lab, dev string, targets map[string]string) {
+	t.Helper()
 	var args []string
 	for k := range targets {
 		args = append(args, k)
@@ -58,8 +64,8 @@ func TestLoopback(t *testing.T) {
 			t.Errorf("%s: no result (stderr %s)", k, r.stderr)
 			continue
 		}
-		if res.Outcome != want || res.Interface != "lo" {
-			t.Errorf("%s: %s via %q, want %s via lo%s", k, res.Outcome, res.Interface, want, events(res))
+		if res.Outcome != want || res.Interface != dev {
+			t.Errorf("%s: %s via %q, want %s via %s%s", k, res.Outcome, res.Interface, want, dev, events(res))
 		}
 	}
 }
@@ -105,27 +111,12 @@ func TestTUNLink(t *testing.T) {
 	t.Cleanup(cancel)
 	go reflect(ctx, tun)
 
-	targets := map[string]string{
+	expectVia(t, l, dev, map[string]string{
 		"198.18.31.1:80":  "open",
 		"198.18.31.1:81":  "refused",
 		"[fd00:31::1]:80": "open",
 		"[fd00:31::1]:81": "refused",
-	}
-	var args []string
-	for k := range targets {
-		args = append(args, k)
-	}
-	got, r := probeJSON(t, l, 20*time.Second, append([]string{"--schedule", "0,500ms/1s"}, args...)...)
-	for k, want := range targets {
-		res := got[k]
-		if res == nil {
-			t.Errorf("%s: no result (stderr %s)", k, r.stderr)
-			continue
-		}
-		if res.Outcome != want || res.Interface != dev {
-			t.Errorf("%s: %s via %q, want %s via %s%s", k, res.Outcome, res.Interface, want, dev, events(res))
-		}
-	}
+	})
 }
 
 // reflect is the TUN peer: it answers each SYN it reads from tun.
