@@ -16,6 +16,18 @@ type Link interface {
 	Close() error
 }
 
+// BatchLink is a Link that can send many packets in one system call;
+// *rawsock.Link is one. The Prober uses it when a link has it.
+type BatchLink interface {
+	WriteIPBatch(pkts [][]byte, dst []net.HardwareAddr) (int, error)
+}
+
+// StatsLink is a Link with the kernel's receive counters; *rawsock.Link is
+// one. The Prober reads them to learn of dropped replies.
+type StatsLink interface {
+	Stats() (rawsock.LinkStats, error)
+}
+
 // Network is what the Prober needs from the host: routes, next hops, raw
 // links and source ports. Host is the real one; tests supply fakes.
 type Network interface {
@@ -60,4 +72,8 @@ func (Host) ReservePort(src netip.Addr) (uint16, func(), error) {
 	return rawsock.ReservePort(src)
 }
 
-var _ Link = (*rawsock.Link)(nil)
+var (
+	_ Link      = (*rawsock.Link)(nil)
+	_ BatchLink = (*rawsock.Link)(nil)
+	_ StatsLink = (*rawsock.Link)(nil)
+)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -34,10 +35,13 @@ type Config struct {
 	TTL        uint8      // 0: 64
 	Window     uint16     // 0: 64240, Linux's initial window for a 1460-byte MSS
 	Options    wire.Options
-	// Rate caps new probes per second (0: no cap). Retransmissions and
+	// Rate caps new probes per second. 0 or RateMax: as fast as every
+	// answer is still caught (an adaptive window of probes in flight that
+	// shrinks when the kernel drops replies). Retransmissions and
 	// teardowns are not paced.
 	Rate float64
-	// Concurrency caps probes in flight (0: no cap beyond the targets).
+	// Concurrency caps probes in flight (0: no cap beyond the targets, or
+	// the adaptive window under RateMax).
 	Concurrency int
 	Network     Network          // nil: Host{}
 	Now         func() time.Time // nil: time.Now
@@ -49,10 +53,20 @@ func DefaultOptions() wire.Options {
 	return wire.Options{HasMSS: true, MSS: 1460, SACKPermitted: true, HasTimestamps: true, HasWScale: true, WScale: 7}
 }
 
-// Stats counts what the Prober saw that no probe could use.
+// Stats counts what the Prober saw that no probe could use, and what the
+// kernel could not hand it.
 type Stats struct {
 	Unmatched uint64 // well-formed packets for no probe of ours
 	Malformed uint64 // packets that did not parse
+	// Dropped is the kernel's PACKET_STATISTICS drop count over every
+	// link: received packets lost because the socket buffer was full.
+	Dropped uint64
+	// Reprobed counts probes run again (new ISS) because they gave up
+	// while the kernel was dropping received packets.
+	Reprobed uint64
+	// Unsure counts results that still gave up under drops after
+	// maxReprobes tries; each carries an event with Why WhyReceiveDrops.
+	Unsure uint64
 }
 
 // tuple is a probe's 4-tuple, from our side.
@@ -63,19 +77,31 @@ type tuple struct {
 
 // entry is one registered probe.
 type entry struct {
-	m      *Machine
-	key    tuple
-	link   *linkState
-	mac    net.HardwareAddr
-	hidx   int // index in the timer heap, -1 when not in it
-	due    time.Time
-	target Target
-	sem    chan struct{} // released when the probe is decided
+	m        *Machine
+	key      tuple
+	link     *linkState
+	due      int64  // deadline, nanoseconds after Prober.base
+	dropsAt  uint64 // link.drops when the probe (re)started
+	hidx     int32  // index in the timer heap, -1 when not in it
+	mac      [6]byte
+	hasMAC   bool  // mac is set (not on links without a link layer)
+	reprobes uint8 // times run again because replies were dropped
+}
+
+// nextHop returns the probe's next-hop hardware address, nil if none.
+func (e *entry) nextHop() net.HardwareAddr {
+	if !e.hasMAC {
+		return nil
+	}
+	return e.mac[:]
 }
 
 type linkState struct {
-	link Link
-	ifi  net.Interface
+	link  Link
+	batch BatchLink // nil if the link cannot batch
+	stats StatsLink // nil if the link has no drop counter
+	ifi   net.Interface
+	drops uint64 // kernel drops seen so far; p.mu
 }
 
 // Prober runs probes over shared raw links. A Prober is used for one Run.
@@ -84,15 +110,24 @@ type Prober struct {
 	net Network
 	now func() time.Time
 
-	mu      sync.Mutex
-	probes  map[tuple]*entry
-	timers  timerHeap
-	wake    chan struct{}
-	results chan *Result
-	stats   Stats
+	mu        sync.Mutex
+	probes    map[tuple]*entry
+	timers    timerHeap
+	base      time.Time // timer heap times are offsets from it
+	wake      chan struct{}
+	finished  []*Result     // decided, not yet emitted
+	ready     chan struct{} // finished is not empty
+	slot      chan struct{} // a probe left the window
+	inflight  int           // probes started and not decided
+	window    int           // most probes in flight (0: no limit)
+	adaptive  bool          // RateMax: window follows the drop counters
+	calm      time.Time     // last window change
+	links     []*linkState  // every open link
+	routes    map[netip.Addr]routeResult
+	stats     Stats
+	dropsRead time.Time
 
 	ports map[netip.Addr]*portPool
-	used  map[tuple]struct{} // every 4-tuple handed out in this run
 	neigh map[neighKey]*neighResult
 }
 
@@ -140,6 +175,33 @@ type planned struct {
 	err   error
 }
 
+// RateMax asks for the fastest rate at which every answer is still caught:
+// the Prober keeps an adaptive window of probes in flight and halves it
+// when the kernel reports dropped replies (PACKET_STATISTICS). Rate 0 means
+// the same.
+const RateMax = -1
+
+// Window bounds of RateMax: the number of probes in flight starts at
+// windowStart and moves between windowMin and windowMax.
+const (
+	windowStart = 4096
+	windowMin   = 64
+	windowMax   = 1 << 16
+)
+
+// sweepRecvBuffer is the receive buffer a Prober asks for on each link: at
+// about 1 KiB of kernel memory per queued reply it holds more replies than
+// windowMax probes can provoke at once.
+const sweepRecvBuffer = 64 << 20
+
+// maxReprobes is how often a probe that timed out while the kernel dropped
+// replies is run again before its timeout stands (with a note).
+const maxReprobes = 2
+
+// WhyReceiveDrops is the Why of the event added to a result that timed out
+// while the kernel was dropping received packets: its answer may be lost.
+const WhyReceiveDrops = "receive-drops"
+
 // Run probes every target and calls emit, from one goroutine, with each
 // result as it is decided. It returns when every target has a result. When
 // ctx is cancelled, probes in flight end as interrupted, targets not yet
@@ -148,10 +210,19 @@ type planned struct {
 func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) error {
 	p.probes = make(map[tuple]*entry, len(targets))
 	p.wake = make(chan struct{}, 1)
-	p.results = make(chan *Result, 64)
+	p.ready = make(chan struct{}, 1)
+	p.slot = make(chan struct{}, runtime.GOMAXPROCS(0))
 	p.ports = map[netip.Addr]*portPool{}
-	p.used = map[tuple]struct{}{}
 	p.neigh = map[neighKey]*neighResult{}
+	p.base = p.now()
+	p.window = p.cfg.Concurrency
+	if p.cfg.Rate <= 0 {
+		p.adaptive = true
+		p.window = windowStart
+		if p.cfg.Concurrency > 0 {
+			p.window = min(windowStart, p.cfg.Concurrency)
+		}
+	}
 	defer p.releasePorts()
 
 	// Routes first: they tell which links to open and which addresses the
@@ -160,7 +231,7 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	addrs := map[int][]netip.Addr{}
 	ifis := map[int]net.Interface{}
 	for i, t := range targets {
-		r, err := p.net.RouteTo(t.Addr.Addr(), rawsock.RouteOptions{Interface: p.cfg.Interface, Source: p.cfg.Source})
+		r, err := p.route(t.Addr.Addr())
 		plan[i] = planned{t: t, route: r, err: err}
 		if err != nil {
 			continue
@@ -182,12 +253,15 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	defer func() { stopRecv(); recv.Wait() }()
 	for idx, ifi := range ifis {
 		ifi := ifi
-		l, err := p.net.OpenLink(&ifi, rawsock.LinkConfig{Addrs: addrs[idx]})
+		l, err := p.net.OpenLink(&ifi, rawsock.LinkConfig{Addrs: addrs[idx], RecvBuffer: sweepRecvBuffer})
 		if err != nil {
 			return &EnvError{Err: err}
 		}
 		ls := &linkState{link: l, ifi: ifi}
+		ls.batch, _ = l.(BatchLink)
+		ls.stats, _ = l.(StatsLink)
 		links[idx] = ls
+		p.links = append(p.links, ls)
 		recv.Add(1)
 		go func() {
 			defer recv.Done()
@@ -211,27 +285,56 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 
 	remaining := len(targets)
 	interrupted := false
+	var out []*Result
 	for remaining > 0 {
-		select {
-		case r := <-p.results:
+		p.mu.Lock()
+		out, p.finished = p.finished, out[:0]
+		p.mu.Unlock()
+		for i, r := range out {
 			emit(r)
+			out[i] = nil
 			remaining--
+		}
+		if remaining == 0 {
+			break
+		}
+		select {
+		case <-p.ready:
 		case <-ctx.Done():
 			if !interrupted {
 				interrupted = true
 				go p.interruptAll()
 			}
-			r := <-p.results
-			emit(r)
-			remaining--
+			<-p.ready
 		}
 	}
 	<-launchDone
 	launched.Wait()
+	p.mu.Lock()
+	p.readDrops(true)
+	p.mu.Unlock()
 	if interrupted {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// route looks up the route to dst, once per destination address.
+func (p *Prober) route(dst netip.Addr) (rawsock.Route, error) {
+	if p.routes == nil {
+		p.routes = map[netip.Addr]routeResult{}
+	}
+	if r, ok := p.routes[dst]; ok {
+		return r.r, r.err
+	}
+	r, err := p.net.RouteTo(dst, rawsock.RouteOptions{Interface: p.cfg.Interface, Source: p.cfg.Source})
+	p.routes[dst] = routeResult{r, err}
+	return r, err
+}
+
+type routeResult struct {
+	r   rawsock.Route
+	err error
 }
 
 func containsAddr(s []netip.Addr, a netip.Addr) bool {
@@ -243,50 +346,240 @@ func containsAddr(s []netip.Addr, a netip.Addr) bool {
 	return false
 }
 
-// launch starts every planned probe, honouring Rate and Concurrency. A
-// target whose probe cannot start gets its local-error result here.
+// deliver queues a decided result for Run's emit loop; p.mu is held. The
+// queue is unbounded so the receive loop never waits on the output.
+func (p *Prober) deliver(r *Result) {
+	p.finished = append(p.finished, r)
+	select {
+	case p.ready <- struct{}{}:
+	default:
+	}
+}
+
+// deliverUnlocked is deliver for callers without p.mu.
+func (p *Prober) deliverUnlocked(r *Result) {
+	p.mu.Lock()
+	p.deliver(r)
+	p.mu.Unlock()
+}
+
+// launch starts every planned probe, honouring Rate (a token bucket) and
+// the window of probes in flight (Concurrency, or the adaptive window of
+// RateMax), and sends first SYNs in batches from one worker per CPU: on a
+// veth path each send carries the packet through the peers' stacks inside
+// the system call, so parallel senders use every CPU. A target whose probe
+// cannot start gets its local-error result here; one whose next hop is
+// still being resolved starts from its own goroutine once it is.
 func (p *Prober) launch(ctx context.Context, plan []planned, links map[int]*linkState, wg *sync.WaitGroup) {
-	var sem chan struct{}
-	if p.cfg.Concurrency > 0 {
-		sem = make(chan struct{}, p.cfg.Concurrency)
+	l := &launcher{p: p, plan: plan, links: links, wg: wg}
+	l.pace.init(p.cfg.Rate, p.now())
+	workers := min(runtime.GOMAXPROCS(0), (len(plan)+rawsock.MaxBatch-1)/rawsock.MaxBatch)
+	var all sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		all.Add(1)
+		go func() { defer all.Done(); l.work(ctx) }()
 	}
-	var gap time.Duration
-	if p.cfg.Rate > 0 {
-		gap = time.Duration(float64(time.Second) / p.cfg.Rate)
-	}
-	next := p.now()
-	for i := range plan {
-		pl := &plan[i]
+	all.Wait()
+}
+
+// launcher is the state the launch workers share.
+type launcher struct {
+	p     *Prober
+	plan  []planned
+	links map[int]*linkState
+	wg    *sync.WaitGroup
+	next  int // first plan entry not taken; p.mu
+	pmu   sync.Mutex
+	pace  pacer // pmu
+}
+
+// work takes up to a batch of plan entries at a time and starts them.
+func (l *launcher) work(ctx context.Context) {
+	p := l.p
+	sb := newSendBatch(p)
+	for {
+		p.mu.Lock()
+		if l.next >= len(l.plan) {
+			p.mu.Unlock()
+			return
+		}
 		if ctx.Err() != nil {
-			p.results <- p.localResult(pl, Interrupted, syscall.EINTR, ReasonInterrupted)
-			continue
-		}
-		if pl.err != nil {
-			p.results <- p.routeFailure(pl)
-			continue
-		}
-		if gap > 0 {
-			if d := next.Sub(p.now()); d > 0 {
-				select {
-				case <-time.After(d):
-				case <-ctx.Done():
-				}
+			for ; l.next < len(l.plan); l.next++ {
+				p.deliver(p.localResult(&l.plan[l.next], Interrupted, syscall.EINTR, ReasonInterrupted))
 			}
-			next = next.Add(gap)
+			p.mu.Unlock()
+			return
 		}
-		if sem != nil {
+		n := rawsock.MaxBatch
+		if p.window > 0 {
+			n = min(n, p.window-p.inflight)
+		}
+		p.mu.Unlock()
+		if n <= 0 {
 			select {
-			case sem <- struct{}{}:
+			case <-p.slot:
 			case <-ctx.Done():
-				p.results <- p.localResult(pl, Interrupted, syscall.EINTR, ReasonInterrupted)
-				continue
+			case <-time.After(time.Millisecond): // re-read drops, window
+				p.mu.Lock()
+				p.readDrops(false)
+				p.mu.Unlock()
 			}
+			continue
 		}
-		wg.Add(1)
+		l.pmu.Lock()
+		n = l.pace.take(ctx, n, p.now)
+		l.pmu.Unlock()
+		if n == 0 {
+			continue
+		}
+		p.mu.Lock()
+		if ctx.Err() != nil {
+			p.mu.Unlock()
+			continue
+		}
+		now := p.now()
+		end := min(len(l.plan), l.next+n)
+		for ; l.next < end; l.next++ {
+			l.start(ctx, &l.plan[l.next], sb, now)
+		}
+		p.readDrops(false)
+		p.mu.Unlock()
+		sb.flush()
+	}
+}
+
+// start starts one probe from the launch loop; p.mu is held.
+func (l *launcher) start(ctx context.Context, pl *planned, sb *sendBatch, now time.Time) {
+	p := l.p
+	if pl.err != nil {
+		p.deliver(p.routeFailure(pl))
+		return
+	}
+	ls := l.links[pl.route.Interface.Index]
+	mac, ready, err := p.nextHopReady(ctx, pl.route)
+	if !ready {
+		p.inflight++
+		l.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			p.start(ctx, pl, links[pl.route.Interface.Index], sem)
+			defer l.wg.Done()
+			p.startSlow(ctx, pl, ls)
 		}()
+		return
+	}
+	if err != nil {
+		p.deliver(p.localResult(pl, LocalError, syscall.EHOSTUNREACH, ReasonNeighbor))
+		return
+	}
+	e, err := p.register(pl, ls, mac)
+	if err != nil {
+		p.deliver(p.localResult(pl, LocalError, syscall.EADDRNOTAVAIL, ReasonLocal))
+		return
+	}
+	p.inflight++
+	e.m.Start(now)
+	p.schedule(e)
+	sb.add(e, wire.SYN, e.m.ISS())
+}
+
+// register creates the probe's entry and puts it in the demultiplexer;
+// p.mu is held.
+func (p *Prober) register(pl *planned, ls *linkState, mac net.HardwareAddr) (*entry, error) {
+	local, err := p.localPortLocked(pl)
+	if err != nil {
+		return nil, err
+	}
+	e := &entry{
+		m:    NewMachine(p.cfg.Profile, local, pl.t.Addr, randomISS()),
+		link: ls,
+		hidx: -1,
+	}
+	if len(mac) == 6 {
+		e.hasMAC = true
+		copy(e.mac[:], mac)
+	}
+	e.key = tuple{local: local.Addr(), remote: pl.t.Addr.Addr(), lport: local.Port(), rport: pl.t.Addr.Port()}
+	e.dropsAt = ls.drops
+	res := e.m.Result()
+	res.Target, res.Interface, res.Expect = pl.t.Name, ls.ifi.Name, pl.t.Expect
+	p.probes[e.key] = e
+	return e, nil
+}
+
+// startSlow starts one probe whose next hop was not resolved yet, from its
+// own goroutine; the probe already counts as in flight.
+func (p *Prober) startSlow(ctx context.Context, pl *planned, ls *linkState) {
+	started := p.now()
+	mac, err := p.nextHop(ctx, pl.route)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil || ctx.Err() != nil {
+		p.release()
+		if ctx.Err() != nil {
+			p.deliver(p.localResult(pl, Interrupted, syscall.EINTR, ReasonInterrupted))
+			return
+		}
+		r := p.localResult(pl, LocalError, syscall.EHOSTUNREACH, ReasonNeighbor)
+		r.Started = started
+		p.deliver(r)
+		return
+	}
+	e, err := p.register(pl, ls, mac)
+	if err != nil {
+		p.release()
+		p.deliver(p.localResult(pl, LocalError, syscall.EADDRNOTAVAIL, ReasonLocal))
+		return
+	}
+	e.m.Start(p.now())
+	p.schedule(e)
+	var buf [wire.MaxSegmentLen]byte
+	p.sendLocked(e, wire.SYN, e.m.ISS(), buf[:])
+}
+
+// release frees one place in the window; p.mu is held.
+func (p *Prober) release() {
+	p.inflight--
+	select {
+	case p.slot <- struct{}{}:
+	default:
+	}
+}
+
+// readDrops reads the kernel's drop counters of every link (at most every
+// millisecond unless force) and, under RateMax, halves the window when they
+// rose or widens it when they did not for a while; p.mu is held.
+func (p *Prober) readDrops(force bool) {
+	now := p.now()
+	if !force && now.Sub(p.dropsRead) < time.Millisecond {
+		return
+	}
+	p.dropsRead = now
+	rose := false
+	for _, ls := range p.links {
+		if ls.stats == nil {
+			continue
+		}
+		s, err := ls.stats.Stats()
+		if err != nil {
+			continue
+		}
+		if s.Dropped > ls.drops {
+			rose = true
+			p.stats.Dropped += s.Dropped - ls.drops
+			ls.drops = s.Dropped
+		}
+	}
+	if !p.adaptive {
+		return
+	}
+	switch {
+	case rose:
+		p.window = max(windowMin, p.window/2)
+		p.calm = now
+	case now.Sub(p.calm) > 50*time.Millisecond && p.window < windowMax:
+		if p.cfg.Concurrency == 0 || p.window < p.cfg.Concurrency {
+			p.window += p.window / 4
+		}
+		p.calm = now
 	}
 }
 
@@ -337,20 +630,34 @@ type neighResult struct {
 	err  error
 }
 
-// nextHop resolves the route's next hop once per run and shares the answer.
-func (p *Prober) nextHop(ctx context.Context, r rawsock.Route) (net.HardwareAddr, error) {
+// nextHopReady returns the route's next hop if it is known; if it is not,
+// it starts resolving it in the background and reports ready false; p.mu is
+// held.
+func (p *Prober) nextHopReady(ctx context.Context, r rawsock.Route) (net.HardwareAddr, bool, error) {
 	k := neighKey{r.Interface.Index, r.NextHop}
-	p.mu.Lock()
 	nr, ok := p.neigh[k]
 	if !ok {
 		nr = &neighResult{done: make(chan struct{})}
 		p.neigh[k] = nr
+		go func() {
+			nr.mac, nr.err = p.net.ResolveNeighbor(ctx, r)
+			close(nr.done)
+		}()
 	}
+	select {
+	case <-nr.done:
+		return nr.mac, true, nr.err
+	default:
+		return nil, false, nil
+	}
+}
+
+// nextHop waits for the route's next hop, resolved once per run.
+func (p *Prober) nextHop(ctx context.Context, r rawsock.Route) (net.HardwareAddr, error) {
+	k := neighKey{r.Interface.Index, r.NextHop}
+	p.mu.Lock()
+	nr := p.neigh[k]
 	p.mu.Unlock()
-	if !ok {
-		nr.mac, nr.err = p.net.ResolveNeighbor(ctx, r)
-		close(nr.done)
-	}
 	select {
 	case <-nr.done:
 		return nr.mac, nr.err
@@ -359,71 +666,12 @@ func (p *Prober) nextHop(ctx context.Context, r rawsock.Route) (net.HardwareAddr
 	}
 }
 
-// start runs one probe's first steps: next hop, port, ISS, registration,
-// first SYN.
-func (p *Prober) start(ctx context.Context, pl *planned, ls *linkState, sem chan struct{}) {
-	started := p.now()
-	mac, err := p.nextHop(ctx, pl.route)
-	if err != nil {
-		if sem != nil {
-			<-sem
-		}
-		if ctx.Err() != nil {
-			p.results <- p.localResult(pl, Interrupted, syscall.EINTR, ReasonInterrupted)
-			return
-		}
-		r := p.localResult(pl, LocalError, syscall.EHOSTUNREACH, ReasonNeighbor)
-		r.Started = started
-		p.results <- r
-		return
-	}
-	local, err := p.localPort(pl)
-	if err != nil {
-		if sem != nil {
-			<-sem
-		}
-		r := p.localResult(pl, LocalError, syscall.EADDRNOTAVAIL, ReasonLocal)
-		p.results <- r
-		return
-	}
-	e := &entry{
-		m:      NewMachine(p.cfg.Profile, local, pl.t.Addr, randomISS()),
-		link:   ls,
-		mac:    mac,
-		hidx:   -1,
-		target: pl.t,
-	}
-	e.key = tuple{local: local.Addr(), remote: pl.t.Addr.Addr(), lport: local.Port(), rport: pl.t.Addr.Port()}
-	res := e.m.Result()
-	res.Target, res.Interface, res.Expect = pl.t.Name, ls.ifi.Name, pl.t.Expect
-	var buf [wire.MaxSegmentLen]byte
-
-	// Register before the SYN leaves: a fast reply must find its probe.
-	p.mu.Lock()
-	if ctx.Err() != nil {
-		p.mu.Unlock()
-		if sem != nil {
-			<-sem
-		}
-		p.results <- p.localResult(pl, Interrupted, syscall.EINTR, ReasonInterrupted)
-		return
-	}
-	p.probes[e.key] = e
-	e.sem = sem
-	out := e.m.Start(p.now())
-	p.schedule(e)
-	p.mu.Unlock()
-	p.perform(e, out, buf[:])
-}
-
-// localPort picks the probe's source address and port.
-func (p *Prober) localPort(pl *planned) (netip.AddrPort, error) {
+// localPortLocked picks the probe's source address and port; p.mu is held.
+func (p *Prober) localPortLocked(pl *planned) (netip.AddrPort, error) {
 	src := pl.route.Src
 	if p.cfg.SourcePort != 0 {
 		return netip.AddrPortFrom(src, p.cfg.SourcePort), nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	pool := p.ports[src]
 	if pool == nil {
 		pool = &portPool{}
@@ -433,8 +681,8 @@ func (p *Prober) localPort(pl *planned) (netip.AddrPort, error) {
 		return tuple{local: src, remote: pl.t.Addr.Addr(), lport: port, rport: pl.t.Addr.Port()}
 	}
 	for _, port := range pool.ports {
-		if _, used := p.used[key(port)]; !used {
-			p.used[key(port)] = struct{}{}
+		// p.probes keeps every 4-tuple of the run: it is the used set.
+		if _, used := p.probes[key(port)]; !used {
 			return netip.AddrPortFrom(src, port), nil
 		}
 	}
@@ -444,7 +692,6 @@ func (p *Prober) localPort(pl *planned) (netip.AddrPort, error) {
 	}
 	pool.ports = append(pool.ports, port)
 	pool.release = append(pool.release, release)
-	p.used[key(port)] = struct{}{}
 	return netip.AddrPortFrom(src, port), nil
 }
 
@@ -464,34 +711,97 @@ func (p *Prober) releasePorts() {
 	}
 }
 
-func randomISS() uint32 {
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("crypto/rand failed: " + err.Error())
-	}
-	return binary.BigEndian.Uint32(b[:])
+// issPool hands out ISSs from crypto/rand read 1 KiB at a time: one
+// getrandom(2) per 256 probes instead of one each.
+var issPool struct {
+	sync.Mutex
+	buf [1024]byte
+	off int
 }
 
-// perform sends what a Machine asked for and, when it is done, hands its
-// result on. It runs without p.mu held.
-func (p *Prober) perform(e *entry, out Output, buf []byte) {
+func randomISS() uint32 {
+	issPool.Lock()
+	defer issPool.Unlock()
+	if issPool.off == 0 || issPool.off >= len(issPool.buf) {
+		if _, err := rand.Read(issPool.buf[:]); err != nil {
+			panic("crypto/rand failed: " + err.Error())
+		}
+		issPool.off = 0
+	}
+	v := binary.BigEndian.Uint32(issPool.buf[issPool.off:])
+	issPool.off += 4
+	return v
+}
+
+// perform sends what a Machine asked for and, when it is done, finishes
+// the probe. It runs without p.mu held; iss is the Machine's ISS read under
+// it.
+func (p *Prober) perform(e *entry, out Output, iss uint32, buf []byte) {
 	if out.SendSYN {
-		p.send(e, wire.SYN, e.m.ISS(), out.Done, buf)
+		p.send(e, wire.SYN, iss, out.Done, buf)
 	}
 	if out.SendRST {
 		p.send(e, wire.RST, out.RSTSeq, out.Done, buf)
 	}
 	if out.Done {
-		if e.sem != nil {
-			<-e.sem
+		p.mu.Lock()
+		again := p.finishLocked(e)
+		iss = e.m.ISS()
+		p.mu.Unlock()
+		if again {
+			p.send(e, wire.SYN, iss, false, buf)
 		}
-		p.results <- e.m.Result()
 	}
+}
+
+// finishLocked hands a decided probe's result on, or, when the probe gave
+// up while the kernel dropped received packets (its answer may be among
+// them), runs it again with a new ISS and reports true: the caller sends
+// the new first SYN. p.mu is held.
+func (p *Prober) finishLocked(e *entry) (again bool) {
+	res := e.m.Result()
+	if res.Reason == ReasonTimeout || res.Soft {
+		p.readDrops(true)
+		if e.link.drops > e.dropsAt {
+			lost := e.link.drops - e.dropsAt
+			if e.reprobes < maxReprobes {
+				e.reprobes++
+				p.stats.Reprobed++
+				local := netip.AddrPortFrom(e.key.local, e.key.lport)
+				m := NewMachine(p.cfg.Profile, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
+				r := m.Result()
+				r.Target, r.Interface, r.Expect = res.Target, res.Interface, res.Expect
+				e.m = m
+				e.dropsAt = e.link.drops
+				e.m.Start(p.now())
+				p.schedule(e)
+				return true
+			}
+			p.stats.Unsure++
+			res.Events = append(res.Events, Event{Time: res.Finished, Dir: Received, Effect: EffectIgnored,
+				Why: fmt.Sprintf("%s: the kernel dropped %d received packets on %s while this probe waited; its answer may be among them", WhyReceiveDrops, lost, e.link.ifi.Name)})
+		}
+	}
+	p.release()
+	p.deliver(res)
+	return false
 }
 
 // send encodes and writes one segment of e's 4-tuple. A failure is
 // recorded in the result unless the result has already been handed on.
 func (p *Prober) send(e *entry, flags wire.Flags, seq uint32, deciding bool, buf []byte) {
+	n, err := p.encode(e, flags, seq, buf)
+	if err == nil {
+		err = e.link.link.WriteIP(buf[:n], e.nextHop())
+	}
+	if err != nil {
+		p.mu.Lock()
+		p.sendFailedLocked(e, flags, seq, deciding, err)
+		p.mu.Unlock()
+	}
+}
+
+func (p *Prober) encode(e *entry, flags wire.Flags, seq uint32, buf []byte) (int, error) {
 	spec := wire.SegmentSpec{
 		Src: e.key.local, Dst: e.key.remote, TTL: p.cfg.TTL,
 		SrcPort: e.key.lport, DstPort: e.key.rport, Seq: seq, Flags: flags,
@@ -503,18 +813,72 @@ func (p *Prober) send(e *entry, flags wire.Flags, seq uint32, deciding bool, buf
 			spec.Options.TSVal = uint32(p.now().UnixMilli())
 		}
 	}
-	n, err := wire.EncodeSegment(buf, &spec)
-	if err == nil {
-		err = e.link.link.WriteIP(buf[:n], e.mac)
+	return wire.EncodeSegment(buf, &spec)
+}
+
+// sendFailedLocked records a failed send in e's result; p.mu is held.
+func (p *Prober) sendFailedLocked(e *entry, flags wire.Flags, seq uint32, deciding bool, err error) {
+	if deciding || !e.m.Done() {
+		res := e.m.Result()
+		res.Events = append(res.Events, Event{Time: p.now(), Dir: Sent, Flags: flags, Seq: seq, Effect: EffectIgnored, Why: "send-failed: " + err.Error()})
 	}
+}
+
+// sendBatch collects SYNs encoded under p.mu and writes them after it is
+// released, in sendmmsg batches where the link can.
+type sendBatch struct {
+	p     *Prober
+	bufs  [][]byte
+	pkts  [][]byte
+	macs  []net.HardwareAddr
+	ents  []*entry
+	seqs  []uint32
+	errs  []error
+	fails int
+}
+
+func newSendBatch(p *Prober) *sendBatch { return &sendBatch{p: p} }
+
+// add encodes e's SYN with seq into the batch; p.mu is held.
+func (b *sendBatch) add(e *entry, flags wire.Flags, seq uint32) {
+	i := len(b.pkts)
+	if i == len(b.bufs) {
+		b.bufs = append(b.bufs, make([]byte, wire.MaxSegmentLen))
+	}
+	n, err := b.p.encode(e, flags, seq, b.bufs[i])
 	if err != nil {
-		p.mu.Lock()
-		if deciding || !e.m.Done() {
-			res := e.m.Result()
-			res.Events = append(res.Events, Event{Time: p.now(), Dir: Sent, Flags: flags, Seq: seq, Effect: EffectIgnored, Why: "send-failed: " + err.Error()})
-		}
-		p.mu.Unlock()
+		b.p.sendFailedLocked(e, flags, seq, false, err)
+		return
 	}
+	b.pkts = append(b.pkts, b.bufs[i][:n])
+	b.macs = append(b.macs, e.nextHop())
+	b.ents = append(b.ents, e)
+	b.seqs = append(b.seqs, seq)
+}
+
+// flush writes the batch; p.mu is not held.
+func (b *sendBatch) flush() {
+	for a := 0; a < len(b.pkts); {
+		ls := b.ents[a].link
+		z := a + 1
+		for z < len(b.pkts) && b.ents[z].link == ls {
+			z++
+		}
+		done := 0
+		if ls.batch != nil {
+			done, _ = ls.batch.WriteIPBatch(b.pkts[a:z], b.macs[a:z])
+		}
+		for i := a + done; i < z; i++ { // one by one, so a failure lands on its probe
+			if err := ls.link.WriteIP(b.pkts[i], b.macs[i]); err != nil {
+				b.p.mu.Lock()
+				b.p.sendFailedLocked(b.ents[i], wire.SYN, b.seqs[i], false, err)
+				b.p.mu.Unlock()
+			}
+		}
+		a = z
+	}
+	clear(b.ents)
+	b.pkts, b.macs, b.ents, b.seqs = b.pkts[:0], b.macs[:0], b.ents[:0], b.seqs[:0]
 }
 
 // onPacket is the receive path: parse, find the probe by 4-tuple (or by
@@ -526,7 +890,6 @@ func (p *Prober) onPacket(pkt []byte, info rawsock.RecvInfo) {
 		p.count(&p.stats.Malformed)
 		return
 	}
-	var buf [wire.MaxSegmentLen]byte
 	switch {
 	case ip.Protocol == 6:
 		var seg wire.Segment
@@ -544,9 +907,7 @@ func (p *Prober) onPacket(pkt []byte, info rawsock.RecvInfo) {
 			return
 		}
 		out := e.m.HandleTCP(TCPInfo{Seg: &seg, From: ip.Src, TTL: ip.TTL, ChecksumOK: ok}, info.Time)
-		p.settle(e, out)
-		p.mu.Unlock()
-		p.perform(e, out, buf[:])
+		p.step(e, out)
 	case (ip.Version == 4 && ip.Protocol == 1) || (ip.Version == 6 && ip.Protocol == 58):
 		var msg icmp.Message
 		v6 := ip.Version == 6
@@ -573,11 +934,43 @@ func (p *Prober) onPacket(pkt []byte, info rawsock.RecvInfo) {
 			return
 		}
 		out := e.m.HandleICMP(ICMPInfo{Msg: &msg, From: ip.Src, TTL: ip.TTL, ChecksumOK: ok}, info.Time)
-		p.settle(e, out)
-		p.mu.Unlock()
-		p.perform(e, out, buf[:])
+		p.step(e, out)
 	default:
 		p.count(&p.stats.Unmatched)
+	}
+}
+
+// step finishes a Machine step begun under p.mu, which it releases: a
+// decision that sends nothing is settled at once, without a second lock.
+func (p *Prober) step(e *entry, out Output) {
+	p.settle(e, out)
+	if out.Done && !out.SendSYN && !out.SendRST {
+		again := p.finishLocked(e)
+		iss := e.m.ISS()
+		p.mu.Unlock()
+		if again {
+			var buf [wire.MaxSegmentLen]byte
+			p.send(e, wire.SYN, iss, false, buf[:])
+		}
+		return
+	}
+	iss := e.m.ISS()
+	p.mu.Unlock()
+	if out.SendSYN || out.SendRST || out.Done {
+		var buf [wire.MaxSegmentLen]byte
+		p.perform(e, out, iss, buf[:])
+	}
+}
+
+// sendLocked sends one segment with p.mu held (a probe started off the
+// launch loop; rare).
+func (p *Prober) sendLocked(e *entry, flags wire.Flags, seq uint32, buf []byte) {
+	n, err := p.encode(e, flags, seq, buf)
+	if err == nil {
+		err = e.link.link.WriteIP(buf[:n], e.nextHop())
+	}
+	if err != nil {
+		p.sendFailedLocked(e, flags, seq, false, err)
 	}
 }
 
@@ -590,7 +983,7 @@ func (p *Prober) count(c *uint64) {
 // settle updates the timer heap after a Machine step; p.mu is held.
 func (p *Prober) settle(e *entry, out Output) {
 	if out.Done && e.hidx >= 0 {
-		heap.Remove(&p.timers, e.hidx)
+		heap.Remove(&p.timers, int(e.hidx))
 		return
 	}
 	p.schedule(e)
@@ -602,18 +995,19 @@ func (p *Prober) schedule(e *entry) {
 	d := e.m.Deadline()
 	if d.IsZero() {
 		if e.hidx >= 0 {
-			heap.Remove(&p.timers, e.hidx)
+			heap.Remove(&p.timers, int(e.hidx))
 		}
 		return
 	}
+	due := int64(d.Sub(p.base))
 	if e.hidx >= 0 {
-		if d.Equal(e.due) {
+		if due == e.due {
 			return
 		}
-		e.due = d
-		heap.Fix(&p.timers, e.hidx)
+		e.due = due
+		heap.Fix(&p.timers, int(e.hidx))
 	} else {
-		e.due = d
+		e.due = due
 		heap.Push(&p.timers, e)
 	}
 	if p.timers[0] == e {
@@ -624,33 +1018,51 @@ func (p *Prober) schedule(e *entry) {
 	}
 }
 
-// timerLoop fires every probe's schedule from one heap and one timer.
+// timerLoop fires every probe's schedule from one heap and one timer;
+// retransmitted SYNs leave in batches.
 func (p *Prober) timerLoop(ctx context.Context) {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	var buf [wire.MaxSegmentLen]byte
+	sb := newSendBatch(p)
 	type step struct {
 		e   *entry
 		out Output
+		iss uint32
 	}
 	var due []step
 	for {
 		due = due[:0]
 		p.mu.Lock()
 		now := p.now()
-		for len(p.timers) > 0 && !p.timers[0].due.After(now) {
+		nowRel := int64(now.Sub(p.base))
+		for len(p.timers) > 0 && p.timers[0].due <= nowRel {
 			e := heap.Pop(&p.timers).(*entry)
 			out := e.m.Tick(now)
 			p.schedule(e)
-			due = append(due, step{e, out})
+			switch {
+			case out.SendSYN && !out.Done && !out.SendRST:
+				sb.add(e, wire.SYN, e.m.ISS())
+			case out.Done && !out.SendSYN && !out.SendRST:
+				if p.finishLocked(e) {
+					sb.add(e, wire.SYN, e.m.ISS())
+				}
+			case out.SendSYN || out.SendRST || out.Done:
+				due = append(due, step{e, out, e.m.ISS()})
+			}
+		}
+		if p.adaptive {
+			p.readDrops(false)
 		}
 		wait := time.Hour
 		if len(p.timers) > 0 {
-			wait = p.timers[0].due.Sub(now)
+			wait = time.Duration(p.timers[0].due - nowRel)
 		}
 		p.mu.Unlock()
-		for _, s := range due {
-			p.perform(s.e, s.out, buf[:])
+		sb.flush()
+		for i, s := range due {
+			p.perform(s.e, s.out, s.iss, buf[:])
+			due[i] = step{}
 		}
 		t.Reset(wait)
 		select {
@@ -664,21 +1076,17 @@ func (p *Prober) timerLoop(ctx context.Context) {
 
 // interruptAll ends every probe in flight as interrupted.
 func (p *Prober) interruptAll() {
-	var buf [wire.MaxSegmentLen]byte
 	p.mu.Lock()
-	var ended []*entry
+	defer p.mu.Unlock()
 	now := p.now()
 	for _, e := range p.probes {
 		if out := e.m.Interrupt(now); out.Done {
 			if e.hidx >= 0 {
-				heap.Remove(&p.timers, e.hidx)
+				heap.Remove(&p.timers, int(e.hidx))
 			}
-			ended = append(ended, e)
+			p.release()
+			p.deliver(e.m.Result())
 		}
-	}
-	p.mu.Unlock()
-	for _, e := range ended {
-		p.perform(e, Output{Done: true}, buf[:])
 	}
 }
 
@@ -686,16 +1094,16 @@ func (p *Prober) interruptAll() {
 type timerHeap []*entry
 
 func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h timerHeap) Less(i, j int) bool { return h[i].due < h[j].due }
 func (h timerHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].hidx = i
-	h[j].hidx = j
+	h[i].hidx = int32(i)
+	h[j].hidx = int32(j)
 }
 
 func (h *timerHeap) Push(x any) {
 	e := x.(*entry)
-	e.hidx = len(*h)
+	e.hidx = int32(len(*h))
 	*h = append(*h, e)
 }
 
@@ -707,4 +1115,41 @@ func (h *timerHeap) Pop() any {
 	e.hidx = -1
 	*h = old[:n-1]
 	return e
+}
+
+// pacer is a token bucket of new probes per second, refilled continuously;
+// it lets bursts of up to one batch through so sends can be batched.
+type pacer struct {
+	rate   float64 // probes per second; 0 or less: no limit
+	tokens float64
+	last   time.Time
+}
+
+func (pc *pacer) init(rate float64, now time.Time) {
+	pc.rate, pc.last, pc.tokens = rate, now, 1
+}
+
+// take returns how many of n probes may start now, at least one unless ctx
+// ends, sleeping until then.
+func (pc *pacer) take(ctx context.Context, n int, now func() time.Time) int {
+	if pc.rate <= 0 {
+		return n
+	}
+	burst := max(1, min(float64(rawsock.MaxBatch), pc.rate/1000)) // ≤ 1 ms of probes
+	for {
+		t := now()
+		pc.tokens = min(burst, pc.tokens+t.Sub(pc.last).Seconds()*pc.rate)
+		pc.last = t
+		if pc.tokens >= 1 {
+			k := min(n, int(pc.tokens))
+			pc.tokens -= float64(k)
+			return k
+		}
+		d := time.Duration((1 - pc.tokens) / pc.rate * float64(time.Second))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return 0
+		}
+	}
 }

@@ -38,6 +38,8 @@ type Link struct {
 
 	smu   sync.Mutex
 	stats LinkStats
+
+	bfree chan *batchWriter // idle batch writers of WriteIPBatch
 }
 
 // writer holds what one concurrent WriteIP call needs, so the call does not
@@ -136,6 +138,7 @@ func Open(ifi *net.Interface, cfg LinkConfig) (*Link, error) {
 	}
 	n := 2 * runtime.GOMAXPROCS(0)
 	l.free = make(chan *writer, n)
+	l.bfree = make(chan *batchWriter, n)
 	return l, nil
 }
 

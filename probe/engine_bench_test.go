@@ -1,0 +1,109 @@
+package probe
+
+import (
+	"container/heap"
+	"net"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/rawsock"
+)
+
+var (
+	benchLocal  = netip.MustParseAddr("198.18.1.2")
+	benchRemote = netip.MustParseAddr("198.18.2.2")
+)
+
+// benchProber returns a Prober with n registered probes to benchRemote
+// ports 1..n from source port 40000, as the launch loop leaves them.
+func benchProber(tb testing.TB, n int) *Prober {
+	tb.Helper()
+	prof := Classic()
+	p, err := New(Config{Profile: prof, Options: DefaultOptions()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.probes = make(map[tuple]*entry, n)
+	p.ready = make(chan struct{}, 1)
+	p.slot = make(chan struct{}, 1)
+	p.wake = make(chan struct{}, 1)
+	p.base = time.Unix(1000, 0)
+	ls := &linkState{ifi: net.Interface{Name: "bench0"}}
+	now := p.base
+	for i := 0; i < n; i++ {
+		pl := &planned{t: Target{Addr: netip.AddrPortFrom(benchRemote, uint16(i+1))}, route: rawsock.Route{Src: benchLocal}}
+		p.cfg.SourcePort = 40000
+		e, err := p.register(pl, ls, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		p.inflight++
+		e.m.Start(now)
+		p.schedule(e)
+	}
+	return p
+}
+
+// BenchmarkOnPacket is the receive path of a 65,535-probe sweep: parse an
+// RST+ACK, find its probe by 4-tuple, let the Machine decide, hand the
+// result on.
+func BenchmarkOnPacket(b *testing.B) {
+	const n = 65535
+	p := benchProber(b, n)
+	pkts := make([][]byte, n)
+	for i := range pkts {
+		k := tuple{local: benchLocal, remote: benchRemote, lport: 40000, rport: uint16(i + 1)}
+		spec := wire.SegmentSpec{Src: benchRemote, Dst: benchLocal, TTL: 63, SrcPort: k.rport, DstPort: k.lport,
+			Ack: p.probes[k].m.ISS() + 1, Flags: wire.RST | wire.ACK}
+		buf := make([]byte, wire.MaxSegmentLen)
+		m, err := wire.EncodeSegment(buf, &spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pkts[i] = buf[:m]
+	}
+	info := rawsock.RecvInfo{Time: time.Unix(1000, 1000)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p.onPacket(pkts[i%n], info)
+		if len(p.finished) >= 4096 {
+			clear(p.finished)
+			p.finished = p.finished[:0]
+		}
+	}
+}
+
+// BenchmarkTimerHeap is one reschedule (pop, Tick-like move, push) in a
+// heap of 65,535 probes.
+func BenchmarkTimerHeap(b *testing.B) {
+	const n = 65535
+	p := benchProber(b, n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e := heap.Pop(&p.timers).(*entry)
+		e.due += int64(time.Second)
+		heap.Push(&p.timers, e)
+	}
+}
+
+// BenchmarkInFlightMemory reports the heap bytes each probe in flight
+// holds once started: entry, Machine and Result, first event and attempt,
+// demultiplexer and 4-tuple map entries, timer heap slot.
+func BenchmarkInFlightMemory(b *testing.B) {
+	const n = 65535
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		p := benchProber(b, n)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/probe")
+		runtime.KeepAlive(p)
+	}
+}

@@ -1,0 +1,45 @@
+package probe_test
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/probe"
+	"github.com/tcpprobe/tcpprobe/probe/probetest"
+)
+
+// BenchmarkFakeSweep runs the whole engine over all 65,535 ports of the
+// fake network's server: launch loop, batches, demultiplexer, timer heap.
+// The fake peer answers its scenario ports; the rest time out at 50 ms.
+func BenchmarkFakeSweep(b *testing.B) {
+	s, err := probe.ParseSchedule("0/50ms")
+	if err != nil {
+		b.Fatal(err)
+	}
+	prof := probe.Classic()
+	prof.Schedule = s
+	targets := make([]probe.Target, 65535)
+	for i := range targets {
+		ap := netip.AddrPortFrom(probetest.Server4, uint16(i+1))
+		targets[i] = probe.Target{Name: ap.String(), Addr: ap}
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		pr, err := probe.New(probe.Config{Profile: prof, Network: probetest.New(), Rate: probe.RateMax})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := pr.Run(ctx, targets, func(*probe.Result) { n++ }); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+		if n != len(targets) {
+			b.Fatalf("%d results for %d targets", n, len(targets))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/65535, "ns/probe")
+}

@@ -1,0 +1,154 @@
+package rawsock
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxBatch is the most packets one WriteIPBatch call hands to the kernel in
+// one sendmmsg(2).
+const MaxBatch = 64
+
+// mmsghdr is struct mmsghdr of sendmmsg(2).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+	_   [4]byte
+}
+
+// batchWriter is the preallocated state of WriteIPBatch: frame buffers,
+// addresses and headers for MaxBatch packets.
+type batchWriter struct {
+	frames [MaxBatch][]byte
+	sas    [MaxBatch]unix.RawSockaddrLinklayer
+	iovs   [MaxBatch]unix.Iovec
+	msgs   [MaxBatch]mmsghdr
+	n, off int // packets in this call, packets already sent
+	sent   int
+	errno  unix.Errno
+	fn     func(fd uintptr) bool
+}
+
+func (b *batchWriter) write(fd uintptr) bool {
+	for b.off < b.n {
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.msgs[b.off])), uintptr(b.n-b.off), 0, 0, 0)
+		switch e {
+		case 0:
+			b.off += int(r)
+		case unix.EAGAIN:
+			return false // wait until writable, then go on
+		case unix.EINTR:
+		default:
+			b.errno = e
+			return true
+		}
+	}
+	return true
+}
+
+// WriteIPBatch sends pkts[i] to next hop dst[i] (see WriteIP) with as few
+// sendmmsg(2) calls as the kernel allows, MaxBatch packets at most per call.
+// It returns how many packets, in order, the kernel took; on an error the
+// rest were not sent. It is safe for concurrent use: concurrent callers
+// send in parallel (on a veth path the send call carries each packet
+// through the peer's stack, so parallel senders use every CPU). It does
+// not allocate once each concurrent caller has had its first call.
+func (l *Link) WriteIPBatch(pkts [][]byte, dst []net.HardwareAddr) (int, error) {
+	if len(dst) != len(pkts) {
+		return 0, errors.New("rawsock: WriteIPBatch needs one next hop per packet")
+	}
+	var b *batchWriter
+	select {
+	case b = <-l.bfree:
+	default:
+		b = &batchWriter{}
+	}
+	defer func() {
+		select {
+		case l.bfree <- b:
+		default:
+		}
+	}()
+	if b.fn == nil {
+		b.fn = b.write
+		for i := range b.msgs {
+			b.frames[i] = make([]byte, l.hdrLen+l.ifi.MTU)
+			b.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.sas[i]))
+			b.msgs[i].hdr.Namelen = unix.SizeofSockaddrLinklayer
+			b.msgs[i].hdr.Iov = &b.iovs[i]
+			b.msgs[i].hdr.SetIovlen(1)
+		}
+	}
+	sent := 0
+	for sent < len(pkts) {
+		n := min(MaxBatch, len(pkts)-sent)
+		for i := 0; i < n; i++ {
+			if err := l.frame(b, i, pkts[sent+i], dst[sent+i]); err != nil {
+				n = i
+				if n == 0 {
+					return sent, err
+				}
+				break
+			}
+		}
+		b.n, b.off, b.errno = n, 0, 0
+		err := l.rc.Write(b.fn)
+		sent += b.off
+		if err != nil {
+			return sent, l.writeErr(err)
+		}
+		if b.errno != 0 {
+			return sent, l.writeErr(b.errno)
+		}
+	}
+	return sent, nil
+}
+
+// frame builds packet i of the batch: link header, payload, address.
+func (l *Link) frame(b *batchWriter, i int, pkt []byte, dst net.HardwareAddr) error {
+	if len(pkt) == 0 {
+		return errors.New("rawsock: WriteIPBatch: empty packet")
+	}
+	var proto uint16
+	switch pkt[0] >> 4 {
+	case 4:
+		proto = etherTypeIPv4
+	case 6:
+		proto = etherTypeIPv6
+	default:
+		return fmt.Errorf("rawsock: WriteIPBatch: not an IP packet (version %d)", pkt[0]>>4)
+	}
+	sa := &b.sas[i]
+	*sa = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Protocol: htons(proto), Ifindex: int32(l.ifi.Index)}
+	var f []byte
+	if l.hdrLen == 0 {
+		f = pkt
+	} else {
+		n := l.hdrLen + len(pkt)
+		if cap(b.frames[i]) < n {
+			return fmt.Errorf("rawsock: WriteIPBatch on %s: %d-byte packet exceeds the MTU %d", l.ifi.Name, len(pkt), l.ifi.MTU)
+		}
+		f = b.frames[i][:n]
+		sa.Halen = 6
+		if l.ether {
+			if len(dst) != 6 {
+				return fmt.Errorf("rawsock: WriteIPBatch on %s: next-hop hardware address %q is not a 6-byte MAC; resolve it with ResolveNeighbor", l.ifi.Name, dst)
+			}
+			copy(f[0:6], dst)
+			copy(sa.Addr[:], dst)
+		} else {
+			clear(f[0:6])
+		}
+		copy(f[6:12], l.src[:])
+		binary.BigEndian.PutUint16(f[12:14], proto)
+		copy(f[14:], pkt)
+	}
+	b.iovs[i].Base = &f[0]
+	b.iovs[i].SetLen(len(f))
+	return nil
+}
