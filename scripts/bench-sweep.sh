@@ -17,7 +17,8 @@
 #
 # Environment: ROUNDS (5), TCPPROBE_BIN (a prebuilt binary instead of building
 # ./cmd/tcpprobe), TCPPROBE_RATE (max), TCPPROBE_SCHEDULE
-# (0,250ms,750ms/1500ms), BENCH_HOLD (build the lab, print its names and wait:
+# (0,100ms,200ms,300ms,400ms,500ms/700ms: six SYNs, so 1 % loss each way still
+# leaves ~1e-6 wrong ports per sweep), BENCH_HOLD (build the lab, print its names and wait:
 # for profiling by hand), NMAP_MIN_RATE (20000), MASSCAN_RATE (50000),
 # MASSCAN_WAIT (2: seconds masscan waits for late replies; its default is 10).
 set -euo pipefail
@@ -37,7 +38,7 @@ fi
 
 ROUNDS=${ROUNDS:-5}
 RATE=${TCPPROBE_RATE:-max}
-SCHEDULE=${TCPPROBE_SCHEDULE:-0,250ms,750ms/1500ms}
+SCHEDULE=${TCPPROBE_SCHEDULE:-0,100ms,200ms,300ms,400ms,500ms/700ms}
 NMAP_MIN_RATE=${NMAP_MIN_RATE:-20000}
 MASSCAN_RATE=${MASSCAN_RATE:-50000}
 MASSCAN_WAIT=${MASSCAN_WAIT:-2}
@@ -137,14 +138,14 @@ run_tool() {
 	local kind=${name%-loss}
 	local score
 	score=$("$WORK/tpbench" score "$kind" "$out" $OPEN_PORTS)
-	echo "$((t1 - t0)) $(syns) ${score%%$'\t'*} ${score#*$'\t'}" >>"$WORK/$name"
+	echo "$((t1 - t0)) $(syns) ${score%%$'\t'*} ${score#*$'\t'}" >>"$WORK/res.$name"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 
 # summary NAME: "median_ns pps worst_right" from $WORK/NAME.
 summary() {
-	local f="$WORK/$1" med syn worst
+	local f="$WORK/res.$1" med syn worst
 	med=$(awk '{print $1}' "$f" | median)
 	syn=$(awk '{print $2}' "$f" | median)
 	worst=$(awk 'NR==1 || $3<m {m=$3} END {print m}' "$f")
@@ -175,8 +176,8 @@ done
 printf '\nceiling (minimal AF_PACKET sender over c0 → router → server): %s pkt/s with sendto, %s pkt/s with sendmmsg×64\n' "$CEIL1" "$CEIL64"
 echo
 echo "per round (wall ns, SYNs, right, wrong examples):"
-for tool in tcpprobe nmap masscan tcpprobe-loss; do sed "s/^/  $tool: /" "$WORK/$tool"; done
-bad=$(cat "$WORK"/tcpprobe "$WORK"/tcpprobe-loss | awk '$3 != 65535' | wc -l)
+for tool in tcpprobe nmap masscan tcpprobe-loss; do sed "s/^/  $tool: /" "$WORK/res.$tool"; done
+bad=$(cat "$WORK"/res.tcpprobe "$WORK"/res.tcpprobe-loss | awk '$3 != 65535' | wc -l)
 if [ "$bad" != 0 ]; then
 	echo "bench-sweep: tcpprobe misclassified ports in $bad round(s)" >&2
 	exit 1
