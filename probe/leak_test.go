@@ -101,8 +101,11 @@ func runBatch(t *testing.T, targets []probe.Target) {
 	if h := n.HeldPorts(); h != 0 {
 		t.Errorf("%d source ports still reserved after Run", h)
 	}
+	if err := pr.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 	if o := n.OpenLinks(); o != 0 {
-		t.Errorf("%d links still open after Run", o)
+		t.Errorf("%d links still open after Close", o)
 	}
 }
 

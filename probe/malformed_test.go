@@ -37,6 +37,7 @@ func injectAt(t *testing.T, dst netip.AddrPort, sched string, craft func(spoof.S
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { pr.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var res *probe.Result

@@ -45,6 +45,12 @@ type Config struct {
 	Concurrency int
 	Network     Network          // nil: Host{}
 	Now         func() time.Time // nil: time.Now
+	// Ready, if set, is called once in the Prober's life, after its links
+	// are open and the next hops of the first Run are resolved, before its
+	// first SYN: from then on nothing the Prober does needs privilege, so
+	// Ready is where the caller drops it. An error ends the Run with an
+	// *EnvError before anything is sent.
+	Ready func() error
 }
 
 // DefaultOptions are the options Linux puts in a SYN on an Ethernet path:
@@ -67,6 +73,9 @@ type Stats struct {
 	// Unsure counts results that still gave up under drops after
 	// maxReprobes tries; each carries an event with Why WhyReceiveDrops.
 	Unsure uint64
+	// ReceiveErrors counts reads a link failed (the interface went down);
+	// its read loop starts again.
+	ReceiveErrors uint64
 }
 
 // tuple is a probe's 4-tuple, from our side.
@@ -101,14 +110,35 @@ type linkState struct {
 	batch BatchLink // nil if the link cannot batch
 	stats StatsLink // nil if the link has no drop counter
 	ifi   net.Interface
-	drops uint64 // kernel drops seen so far; p.mu
+	addrs []netip.Addr // local addresses its filter passes
+	drops uint64       // kernel drops seen so far; p.mu
 }
 
-// Prober runs probes over shared raw links. A Prober is used for one Run.
+// covers reports whether the link's filter passes every address of want.
+func (ls *linkState) covers(want []netip.Addr) bool {
+	for _, a := range want {
+		if !containsAddr(ls.addrs, a) {
+			return false
+		}
+	}
+	return true
+}
+
+// Prober runs probes over shared raw links. Its links stay open from the
+// first Run that needs them until Close, so several Runs (rounds of -c)
+// share them; Runs must not overlap.
 type Prober struct {
 	cfg Config
 	net Network
 	now func() time.Time
+
+	// Links and what outlives a Run; guarded by p.mu.
+	open      map[int]*linkState // by interface index
+	neigh     map[neighKey]*neighResult
+	readyDone bool
+	recvStop  context.CancelFunc
+	recvCtx   context.Context
+	recvWG    sync.WaitGroup
 
 	mu        sync.Mutex
 	probes    map[tuple]*entry
@@ -128,7 +158,6 @@ type Prober struct {
 	dropsRead time.Time
 
 	ports map[netip.Addr]*portPool
-	neigh map[neighKey]*neighResult
 }
 
 // New returns a Prober for cfg.
@@ -149,7 +178,30 @@ func New(cfg Config) (*Prober, error) {
 	if p.cfg.Window == 0 {
 		p.cfg.Window = 64240
 	}
+	p.open = map[int]*linkState{}
+	p.neigh = map[neighKey]*neighResult{}
 	return p, nil
+}
+
+// Close stops receiving and closes every link the Prober opened.
+func (p *Prober) Close() error {
+	p.mu.Lock()
+	stop := p.recvStop
+	p.recvStop = nil
+	links := p.links
+	p.links, p.open = nil, map[int]*linkState{}
+	p.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	var first error
+	for _, l := range links {
+		if err := l.link.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	p.recvWG.Wait()
+	return first
 }
 
 // Stats returns the counters of packets no probe could use.
@@ -161,7 +213,12 @@ func (p *Prober) Stats() Stats {
 
 // EnvError is a failure of the environment rather than of a probe: no
 // permission to open raw sockets, an interface that cannot be used.
-type EnvError struct{ Err error }
+// Nothing was sent. Fallback says the kernel's own connect(2) could still
+// probe the targets (raw sockets are what this host refuses).
+type EnvError struct {
+	Err      error
+	Fallback bool
+}
 
 func (e *EnvError) Error() string { return e.Err.Error() }
 
@@ -208,12 +265,27 @@ const WhyReceiveDrops = "receive-drops"
 // started are reported interrupted too, and Run returns ctx.Err(). An
 // *EnvError means the probing could not start at all.
 func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) error {
+	p.mu.Lock()
 	p.probes = make(map[tuple]*entry, len(targets))
+	p.finished = nil
+	p.inflight = 0
+	p.timers = p.timers[:0]
+	// A next hop that did not answer is asked again in a new Run; one that
+	// did is remembered, so later rounds need no privilege to reach it.
+	for k, nr := range p.neigh {
+		select {
+		case <-nr.done:
+			if nr.err != nil {
+				delete(p.neigh, k)
+			}
+		default:
+		}
+	}
+	p.mu.Unlock()
 	p.wake = make(chan struct{}, 1)
 	p.ready = make(chan struct{}, 1)
 	p.slot = make(chan struct{}, runtime.GOMAXPROCS(0))
 	p.ports = map[netip.Addr]*portPool{}
-	p.neigh = map[neighKey]*neighResult{}
 	p.base = p.now()
 	p.window = p.cfg.Concurrency
 	if p.cfg.Rate <= 0 {
@@ -236,37 +308,23 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 		if err != nil {
 			continue
 		}
+		if r.Local {
+			if err := rawsock.CheckLoopback(r.Dst); err != nil {
+				return &EnvError{Err: err, Fallback: true}
+			}
+		}
 		idx := r.Interface.Index
 		ifis[idx] = r.Interface
 		if !containsAddr(addrs[idx], r.Src) {
 			addrs[idx] = append(addrs[idx], r.Src)
 		}
 	}
-	links := map[int]*linkState{}
-	defer func() {
-		for _, l := range links {
-			l.link.Close()
-		}
-	}()
-	rctx, stopRecv := context.WithCancel(context.Background())
-	var recv sync.WaitGroup
-	defer func() { stopRecv(); recv.Wait() }()
-	for idx, ifi := range ifis {
-		ifi := ifi
-		l, err := p.net.OpenLink(&ifi, rawsock.LinkConfig{Addrs: addrs[idx], RecvBuffer: sweepRecvBuffer})
-		if err != nil {
-			return &EnvError{Err: err}
-		}
-		ls := &linkState{link: l, ifi: ifi}
-		ls.batch, _ = l.(BatchLink)
-		ls.stats, _ = l.(StatsLink)
-		links[idx] = ls
-		p.links = append(p.links, ls)
-		recv.Add(1)
-		go func() {
-			defer recv.Done()
-			l.Receive(rctx, func(pkt []byte, info rawsock.RecvInfo) { p.onPacket(pkt, info) })
-		}()
+	links, err := p.openLinks(ifis, addrs)
+	if err != nil {
+		return err
+	}
+	if err := p.becomeReady(ctx, plan); err != nil {
+		return err
 	}
 
 	tctx, stopTimers := context.WithCancel(context.Background())
@@ -315,6 +373,103 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	p.mu.Unlock()
 	if interrupted {
 		return ctx.Err()
+	}
+	return nil
+}
+
+// openLinks returns a link for every interface in ifis whose filter passes
+// addrs, opening those the Prober does not have yet.
+func (p *Prober) openLinks(ifis map[int]net.Interface, addrs map[int][]netip.Addr) (map[int]*linkState, error) {
+	links := map[int]*linkState{}
+	for idx, ifi := range ifis {
+		p.mu.Lock()
+		ls := p.open[idx]
+		p.mu.Unlock()
+		if ls != nil && ls.covers(addrs[idx]) {
+			links[idx] = ls
+			continue
+		}
+		ifi := ifi
+		l, err := p.net.OpenLink(&ifi, rawsock.LinkConfig{Addrs: addrs[idx], RecvBuffer: sweepRecvBuffer})
+		if err != nil {
+			return nil, &EnvError{Err: err}
+		}
+		ls = &linkState{link: l, ifi: ifi, addrs: addrs[idx]}
+		ls.batch, _ = l.(BatchLink)
+		ls.stats, _ = l.(StatsLink)
+		p.mu.Lock()
+		if p.recvStop == nil {
+			var rctx context.Context
+			rctx, p.recvStop = context.WithCancel(context.Background())
+			p.recvCtx = rctx
+		}
+		rctx := p.recvCtx
+		p.open[idx] = ls
+		p.links = append(p.links, ls)
+		p.recvWG.Add(1)
+		p.mu.Unlock()
+		go func() {
+			defer p.recvWG.Done()
+			p.receive(rctx, ls)
+		}()
+		links[idx] = ls
+	}
+	return links, nil
+}
+
+// receive runs a link's read loop until rctx ends. A read error that the
+// link survives (the interface went down and up) restarts the loop after a
+// pause; the error is counted.
+func (p *Prober) receive(rctx context.Context, ls *linkState) {
+	for rctx.Err() == nil {
+		err := ls.link.Receive(rctx, p.onPacket)
+		if err == nil || rctx.Err() != nil {
+			return
+		}
+		p.mu.Lock()
+		p.stats.ReceiveErrors++
+		p.mu.Unlock()
+		select {
+		case <-rctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// becomeReady calls Config.Ready once in the Prober's life: first it
+// resolves the next hop of every target of plan, the last step that needs
+// privilege.
+func (p *Prober) becomeReady(ctx context.Context, plan []planned) error {
+	if p.cfg.Ready == nil || p.readyDone {
+		return nil
+	}
+	var waits []*neighResult
+	seen := map[neighKey]bool{}
+	p.mu.Lock()
+	for i := range plan {
+		pl := &plan[i]
+		if pl.err != nil {
+			continue
+		}
+		k := neighKey{pl.route.Interface.Index, pl.route.NextHop}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		p.nextHopReady(ctx, pl.route)
+		waits = append(waits, p.neigh[k])
+	}
+	p.mu.Unlock()
+	for _, nr := range waits {
+		select {
+		case <-nr.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	p.readyDone = true
+	if err := p.cfg.Ready(); err != nil {
+		return &EnvError{Err: err}
 	}
 	return nil
 }
@@ -821,6 +976,10 @@ func (p *Prober) sendFailedLocked(e *entry, flags wire.Flags, seq uint32, decidi
 	if deciding || !e.m.Done() {
 		res := e.m.Result()
 		res.Events = append(res.Events, Event{Time: p.now(), Dir: Sent, Flags: flags, Seq: seq, Effect: EffectIgnored, Why: "send-failed: " + err.Error()})
+		// Attempts are SYNs that left; this one did not.
+		if flags == wire.SYN && len(res.Attempts) > 0 {
+			res.Attempts = res.Attempts[:len(res.Attempts)-1]
+		}
 	}
 }
 

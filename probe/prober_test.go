@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -33,6 +34,7 @@ func runAll(t *testing.T, cfg probe.Config, targets []probe.Target) map[string]*
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer pr.Close()
 	got := map[string]*probe.Result{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -142,6 +144,7 @@ func TestProberInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer pr.Close()
 	var targets []probe.Target
 	for i := 0; i < 50; i++ {
 		targets = append(targets, probe.Target{Name: fmt.Sprint(i), Addr: netip.AddrPortFrom(probetest.Server4, probetest.PortSilent)})
@@ -191,5 +194,64 @@ func TestPortReuseAcrossDestinations(t *testing.T) {
 	// 100 probes of one destination need 100 distinct 4-tuples.
 	if len(ports) != 100 {
 		t.Errorf("%d distinct source ports for 100 probes of one destination, want 100", len(ports))
+	}
+}
+
+// TestReadyAndRounds: Ready runs once, after the links are open and
+// before the first SYN; a second Run reuses the links (a process that has
+// dropped its privilege could not open them again).
+func TestReadyAndRounds(t *testing.T) {
+	fake := probetest.New()
+	calls, sentAtReady, linksAtReady := 0, -1, -1
+	pr, err := probe.New(probe.Config{Profile: short(t), Network: fake, Ready: func() error {
+		calls++
+		sentAtReady, linksAtReady = len(fake.Sent()), fake.OpenLinks()
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	targets := []probe.Target{target(probetest.Server4, probetest.PortOpen), target(probetest.Server6, probetest.PortClosed)}
+	for round := 1; round <= 3; round++ {
+		n := 0
+		if err := pr.Run(context.Background(), targets, func(r *probe.Result) {
+			n++
+			if r.Outcome == probe.LocalError || r.Outcome == probe.Timeout {
+				t.Errorf("round %d: %s: %s", round, r.Target, r.Outcome)
+			}
+		}); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if n != len(targets) {
+			t.Errorf("round %d: %d results", round, n)
+		}
+	}
+	if calls != 1 || sentAtReady != 0 || linksAtReady != 1 {
+		t.Errorf("Ready called %d times, with %d packets sent and %d links open; want once, 0, 1", calls, sentAtReady, linksAtReady)
+	}
+	if o := fake.OpenLinks(); o != 1 {
+		t.Errorf("%d links open after 3 rounds, want the first one still", o)
+	}
+	pr.Close()
+	if o := fake.OpenLinks(); o != 0 {
+		t.Errorf("%d links open after Close", o)
+	}
+}
+
+func TestReadyError(t *testing.T) {
+	fake := probetest.New()
+	pr, err := probe.New(probe.Config{Profile: short(t), Network: fake, Ready: func() error { return fmt.Errorf("cannot drop") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	err = pr.Run(context.Background(), []probe.Target{target(probetest.Server4, probetest.PortOpen)}, func(*probe.Result) {})
+	var ee *probe.EnvError
+	if !errors.As(err, &ee) {
+		t.Fatalf("Run: %v, want an EnvError", err)
+	}
+	if n := len(fake.Sent()); n != 0 {
+		t.Errorf("%d packets sent after Ready failed", n)
 	}
 }

@@ -37,6 +37,7 @@ func BenchmarkFakeSweep(b *testing.B) {
 			b.Fatal(err)
 		}
 		cancel()
+		pr.Close()
 		if n != len(targets) {
 			b.Fatalf("%d results for %d targets", n, len(targets))
 		}

@@ -34,6 +34,7 @@ func sweep(host, schedule, rate, profile string) error {
 	if err != nil {
 		return err
 	}
+	defer pr.Close()
 	targets := make([]probe.Target, 65535)
 	for i := range targets {
 		ap := netip.AddrPortFrom(a, uint16(i+1))
