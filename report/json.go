@@ -23,6 +23,26 @@ type Document struct {
 	// Summaries holds one entry per target when the run repeated its probes
 	// (-c N), and is absent otherwise.
 	Summaries []Summary `json:"summaries,omitempty"`
+	// Stats counts what the run saw that no result holds; absent in
+	// --mode connect.
+	Stats *Stats `json:"stats,omitempty"`
+}
+
+// Stats are the run's counters of packets no probe could use and of
+// replies the kernel could not hand over.
+type Stats struct {
+	Unmatched     uint64 `json:"unmatched"`      // well-formed packets for no probe of the run
+	Malformed     uint64 `json:"malformed"`      // packets that did not parse
+	Dropped       uint64 `json:"dropped"`        // received packets the kernel dropped (socket buffer full)
+	Reprobed      uint64 `json:"reprobed"`       // probes run again because replies were dropped
+	Unsure        uint64 `json:"unsure"`         // results that gave up while replies were being dropped
+	ReceiveErrors uint64 `json:"receive_errors"` // reads a link failed (interface down)
+}
+
+// StatsFrom converts the Prober's counters.
+func StatsFrom(s probe.Stats) Stats {
+	return Stats{Unmatched: s.Unmatched, Malformed: s.Malformed, Dropped: s.Dropped,
+		Reprobed: s.Reprobed, Unsure: s.Unsure, ReceiveErrors: s.ReceiveErrors}
 }
 
 // Result is one probe in JSON. Durations are milliseconds as numbers.

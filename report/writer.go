@@ -94,6 +94,22 @@ func (j *jsonWriter) Summarize(s []Summary) error {
 	return nil
 }
 
+// StatsWriter is a Writer that records the run's counters; the JSON
+// document does.
+type StatsWriter interface {
+	SetStats(s Stats)
+}
+
+func (j *jsonWriter) SetStats(s Stats) { j.doc.Stats = &s }
+
+func (m multi) SetStats(s Stats) {
+	for _, w := range m {
+		if sw, ok := w.(StatsWriter); ok {
+			sw.SetStats(s)
+		}
+	}
+}
+
 func (j *jsonWriter) Close() error {
 	j.doc.Schema, j.doc.Version = Schema, Version
 	if j.doc.Results == nil {

@@ -107,14 +107,6 @@ syns() { ip netns exec "$R" nft list counter inet tpb syns | awk '/packets/ {pri
 reset_syns() { ip netns exec "$R" nft reset counter inet tpb syns >/dev/null; }
 now() { date +%s%N; }
 
-# tcpprobe's --rate: "max" once the CLI knows it; until then 0 (the engine
-# treats 0 as "as fast as every answer is still caught").
-if [ "$RATE" = max ]; then
-	rc=0
-	ip netns exec "$C" "$WORK/tcpprobe" --rate max -p 80 --schedule 0/200ms $SERVER >/dev/null 2>&1 || rc=$?
-	if [ "$rc" = 2 ]; then RATE=0; fi
-fi
-
 # run_tool NAME ROUND: one sweep; appends "wall_ns syns right wrong" to $WORK/NAME.
 run_tool() {
 	local name=$1 out="$WORK/$1.$2.out" t0 t1

@@ -81,7 +81,7 @@ func tgt(a netip.Addr, port uint16) string { return netip.AddrPortFrom(a, port).
 
 // TestFlags maps argv to options.
 func TestFlags(t *testing.T) {
-	def := Options{Profile: "classic", TTL: 64, Count: 1, Interval: time.Second, Mode: ModeAuto}
+	def := Options{Profile: "classic", TTL: 64, Count: 1, Interval: time.Second, Mode: ModeAuto, Rate: "max"}
 	tests := []struct {
 		args []string
 		want func(o *Options)
@@ -95,7 +95,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"--interface", "eth0", "--source", "198.18.1.2", "--source-port", "4000", "--ttl", "3", "--no-options"}, func(o *Options) {
 			o.Interface, o.Source, o.SourcePort, o.TTL, o.NoOptions = "eth0", "198.18.1.2", 4000, 3, true
 		}},
-		{[]string{"-4", "--all-addresses", "--rate", "100", "--concurrency", "8"}, func(o *Options) { o.IPv4, o.AllAddrs, o.Rate, o.Concurrency = true, true, 100, 8 }},
+		{[]string{"-4", "--all-addresses", "--rate", "100", "--concurrency", "8"}, func(o *Options) { o.IPv4, o.AllAddrs, o.Rate, o.Concurrency = true, true, "100", 8 }},
+		{[]string{"--rate", "max", "--keep-privileges"}, func(o *Options) { o.Rate, o.KeepPrivs = "max", true }},
 		{[]string{"-6"}, func(o *Options) { o.IPv6 = true }},
 		{[]string{"-c", "5", "--interval", "250ms", "--mode", "connect"}, func(o *Options) { o.Count, o.Interval, o.Mode = 5, 250*time.Millisecond, ModeConnect }},
 	}
@@ -167,7 +168,10 @@ func TestBadInput(t *testing.T) {
 		{"bad --icmp", "", []string{"--icmp", "maybe", "198.18.2.2:80"}, "maybe"},
 		{"--ttl 0", "", []string{"--ttl", "0", "198.18.2.2:80"}, "want 1 to 255"},
 		{"bad --source", "", []string{"--source", "here", "198.18.2.2:80"}, "not an IP address"},
-		{"negative --rate", "", []string{"--rate", "-1", "198.18.2.2:80"}, "must not be negative"},
+		{"negative --rate", "", []string{"--rate", "-1", "198.18.2.2:80"}, "want a number of probes per second above 0, or max"},
+		{"zero --rate", "", []string{"--rate", "0", "198.18.2.2:80"}, "want a number of probes per second above 0, or max"},
+		{"word --rate", "", []string{"--rate", "fast", "198.18.2.2:80"}, "want a number of probes per second above 0, or max"},
+		{"negative --concurrency", "", []string{"--concurrency", "-1", "198.18.2.2:80"}, "must not be negative"},
 		{"--count 0", "", []string{"-c", "0", "198.18.2.2:80"}, "want 1 or more"},
 		{"--interval without -c", "", []string{"--interval", "2s", "198.18.2.2:80"}, "add -c N"},
 		{"bad --order", "", []string{"--order", "random", "198.18.2.2:80"}, "want input or finish"},

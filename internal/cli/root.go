@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tcpprobe/tcpprobe/internal/privilege"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/report"
 )
@@ -53,8 +56,9 @@ type Options struct {
 	NoOptions   bool
 	IPv4, IPv6  bool
 	AllAddrs    bool
-	Rate        float64
+	Rate        string
 	Concurrency int
+	KeepPrivs   bool
 	Count       int
 	Interval    time.Duration
 	Mode        string
@@ -174,10 +178,11 @@ func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	f.BoolVarP(&o.IPv4, "ipv4", "4", false, "resolve names to IPv4 addresses only")
 	f.BoolVarP(&o.IPv6, "ipv6", "6", false, "resolve names to IPv6 addresses only")
 	f.BoolVar(&o.AllAddrs, "all-addresses", false, "probe every address a name resolves to (default: the first)")
-	f.Float64Var(&o.Rate, "rate", 0, "start at most this many probes per second (0: no limit)")
+	f.StringVar(&o.Rate, "rate", "max", "start at most N new probes per second, or max: as fast as every reply is still caught (the window of probes in flight shrinks when the kernel drops replies)")
 	f.IntVar(&o.Concurrency, "concurrency", 0, "probes in flight at once (0: no limit)")
 	f.IntVarP(&o.Count, "count", "c", 1, "probe every target this many times, each a fresh connection attempt, and print a summary")
 	f.DurationVar(&o.Interval, "interval", time.Second, "with -c: time between the starts of two rounds")
+	f.BoolVar(&o.KeepPrivs, "keep-privileges", false, "keep root and capabilities for the whole run (default: once its sockets are open, tcpprobe switches to the sudo user or nobody and drops every capability)")
 	f.StringVar(&o.Mode, "mode", ModeAuto, "how to probe: raw (own SYNs, needs CAP_NET_RAW), connect (the kernel's connect(2)), or auto (raw, else connect with a notice)")
 	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s))
 	return cmd
@@ -257,8 +262,16 @@ func (o *Options) config(env Env) (probe.Config, error) {
 	if o.TTL == 0 {
 		return cfg, usagef("--ttl 0 would never leave this host: want 1 to 255")
 	}
-	if o.Rate < 0 || o.Concurrency < 0 {
-		return cfg, usagef("--rate and --concurrency must not be negative")
+	switch rate, err := strconv.ParseFloat(o.Rate, 64); {
+	case o.Rate == "max":
+		cfg.Rate = probe.RateMax
+	case err != nil || rate <= 0 || math.IsInf(rate, 0) || math.IsNaN(rate):
+		return cfg, usagef("--rate %q: want a number of probes per second above 0, or max", o.Rate)
+	default:
+		cfg.Rate = rate
+	}
+	if o.Concurrency < 0 {
+		return cfg, usagef("--concurrency must not be negative")
 	}
 	if o.Interface != "" {
 		if _, err := net.InterfaceByName(o.Interface); err != nil && env.Network == nil {
@@ -271,9 +284,13 @@ func (o *Options) config(env Env) (probe.Config, error) {
 	if !o.NoOptions {
 		cfg.Options = probe.DefaultOptions()
 	}
-	cfg.Rate = o.Rate
 	cfg.Concurrency = o.Concurrency
 	cfg.Network = env.Network
+	if env.Network == nil && !o.KeepPrivs {
+		// Once the links are open and next hops known, nothing needs
+		// privilege (docs/security.md).
+		cfg.Ready = func() error { return privilege.Drop(privilege.Options{}) }
+	}
 	return cfg, nil
 }
 

@@ -128,7 +128,11 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	}
 
 	kcfg := kconnect.Config{Profile: cfg.Profile, Interface: cfg.Interface, Source: cfg.Source,
-		SourcePort: cfg.SourcePort, TTL: o.TTL, Rate: cfg.Rate, Concurrency: cfg.Concurrency}
+		SourcePort: cfg.SourcePort, TTL: o.TTL, Rate: max(cfg.Rate, 0), Concurrency: cfg.Concurrency}
+	// One Prober for every round: its links, opened before privilege is
+	// dropped, serve them all.
+	pr, _ := probe.New(cfg)
+	defer pr.Close()
 	mode := o.Mode
 	rounds := &rounds{
 		out:     w,
@@ -159,11 +163,13 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 			num = seq
 		}
 		if mode != ModeConnect {
-			pr, _ := probe.New(cfg)
 			err := rounds.round(ctx, num, report.ModeRaw, pr.Run)
 			var ee *probe.EnvError
 			if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && errors.Is(err, os.ErrPermission) {
 				fmt.Fprintf(s.Err, "tcpprobe: notice: raw sockets are not allowed (%v); using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline. For raw probing run as root or: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", ee.Err)
+				mode = ModeConnect
+			} else if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && ee.Fallback {
+				fmt.Fprintf(s.Err, "tcpprobe: notice: %v; using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline\n", ee.Err)
 				mode = ModeConnect
 			} else {
 				if err != nil {
@@ -179,6 +185,13 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		}
 	}
 	rounds.prog.stop()
+	if rounds.rawRounds > 0 {
+		st := report.StatsFrom(pr.Stats())
+		if sw, ok := w.(report.StatsWriter); ok {
+			sw.SetStats(st)
+		}
+		warnStats(s, st)
+	}
 	var werr error
 	if o.Count > 1 && rounds.emitted > 0 {
 		werr = w.Summarize(rounds.sum.Summaries())
@@ -214,13 +227,28 @@ type rounds struct {
 	prog    *progress
 	sum     report.Summarizer
 
-	emitted int
-	unmet   int
-	werr    error
+	emitted   int
+	unmet     int
+	werr      error
+	rawRounds int // rounds probed with raw sockets
+}
+
+// warnStats tells on stderr what the results alone would not show: replies
+// the kernel dropped, links that failed.
+func warnStats(s Streams, st report.Stats) {
+	if st.Dropped > 0 {
+		fmt.Fprintf(s.Err, "tcpprobe: warning: the kernel dropped %d received packets (socket buffer full); %d probes were run again, %d results may have lost their answer (their events say so): lower --rate\n", st.Dropped, st.Reprobed, st.Unsure)
+	}
+	if st.ReceiveErrors > 0 {
+		fmt.Fprintf(s.Err, "tcpprobe: warning: reading replies failed %d times (did an interface go down?)\n", st.ReceiveErrors)
+	}
 }
 
 // round probes every target once with fn.
 func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) error {
+	if mode == report.ModeRaw {
+		r.rawRounds++
+	}
 	index := make(map[netip.AddrPort]int, len(r.targets))
 	for i, t := range r.targets {
 		index[t.Addr] = i
