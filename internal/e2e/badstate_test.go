@@ -53,7 +53,11 @@ func probeWhile(t *testing.T, l *lab.Lab, port uint16, sched string, after time.
 //   - link-down: c0 goes down; each later SYN fails to leave and is listed
 //     as ignored with why "send-failed: … network is down"; the probe ends at
 //     its give-up time as a timeout. (The kernel's connect() is also still
-//     waiting then: its retransmissions fail silently the same way.)
+//     waiting then: its retransmissions fail silently the same way.) Only
+//     the first SYN left, so attempts holds one.
+//   - link-flap: c0 goes down and up again; the link's read fails once
+//     (ENETDOWN) and the Prober reads on, so the retransmission's SYN-ACK
+//     is caught and the probe is "open".
 //   - route-unreachable, route-deleted: tcpprobe resolved the route (and
 //     the next hop) when the probe started and keeps using them, so the
 //     retransmission still leaves and the real SYN-ACK decides "open". The
@@ -74,7 +78,9 @@ func TestBadLocalState(t *testing.T) {
 		want verdict
 	}{
 		{badState{"link-down", lab.PortDrop, [][]string{{"ip", "link", "set", lab.ClientIf, "down"}}},
-			verdict{"timeout", "ETIMEDOUT", "timeout", 3, true}},
+			verdict{"timeout", "ETIMEDOUT", "timeout", 1, true}},
+		{badState{"link-flap", lab.PortDropFirst1, [][]string{{"ip", "link", "set", lab.ClientIf, "down"}, {"ip", "link", "set", lab.ClientIf, "up"}}},
+			verdict{"open", "", "syn-ack", 2, false}},
 		{badState{"route-unreachable", lab.PortDropFirst1, [][]string{{"ip", "route", "replace", "unreachable", "198.18.2.0/24"}}},
 			verdict{"open", "", "syn-ack", 2, false}},
 		{badState{"route-deleted", lab.PortDropFirst1, [][]string{{"ip", "route", "del", "198.18.2.0/24"}}},
