@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,5 +156,37 @@ func reflect(ctx context.Context, tun *os.File) {
 		if err == nil {
 			tun.Write(out[:m])
 		}
+	}
+}
+
+// TestLoopbackMartianFallback: where the namespace would drop IPv4 packets
+// injected on lo (accept_local and route_localnet off, the defaults), auto
+// mode says so and probes with the kernel's connect(2); --mode raw refuses
+// with the environment's exit code and the sysctl to set.
+func TestLoopbackMartianFallback(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t)
+	err := l.Do(l.Client, func() error {
+		ln, err := net.Listen("tcp", "127.0.0.1:8080")
+		if err != nil {
+			return err
+		}
+		t.Cleanup(func() { ln.Close() })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, r := probeJSON(t, l, 10*time.Second, "--schedule", "0/1s", "127.0.0.1:8080")
+	res := got["127.0.0.1:8080"]
+	if res == nil || res.Outcome != "open" || res.Mode != "connect" {
+		t.Errorf("auto mode: %+v, want open through connect(2)\nstderr: %s", res, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "route_localnet") || !strings.Contains(r.stderr, "connect(2)") {
+		t.Errorf("auto mode's notice does not name the sysctl and the fallback: %s", r.stderr)
+	}
+	raw := tcpprobe(t, l, 10*time.Second, "--mode", "raw", "--schedule", "0/1s", "127.0.0.1:8080")
+	if raw.exit != 3 || !strings.Contains(raw.stderr, "accept_local") {
+		t.Errorf("--mode raw: exit %d, stderr %q; want 3 and the sysctl to set", raw.exit, raw.stderr)
 	}
 }
