@@ -611,7 +611,7 @@ func (l *launcher) start(ctx context.Context, pl *planned, sb *sendBatch, now ti
 		return
 	}
 	ls := l.links[pl.route.Interface.Index]
-	mac, ready, err := p.nextHopReady(ctx, pl.route)
+	nr, ready := p.nextHopReady(ctx, pl.route)
 	if !ready {
 		p.inflight++
 		l.wg.Add(1)
@@ -621,11 +621,11 @@ func (l *launcher) start(ctx context.Context, pl *planned, sb *sendBatch, now ti
 		}()
 		return
 	}
-	if err != nil {
-		p.deliver(p.localResult(pl, LocalError, syscall.EHOSTUNREACH, ReasonNeighbor))
+	if nr.err != nil {
+		p.deliver(p.neighborFailure(pl, nr))
 		return
 	}
-	e, err := p.register(pl, ls, mac)
+	e, err := p.register(pl, ls, nr.mac)
 	if err != nil {
 		p.deliver(p.localResult(pl, LocalError, syscall.EADDRNOTAVAIL, ReasonLocal))
 		return
@@ -663,22 +663,20 @@ func (p *Prober) register(pl *planned, ls *linkState, mac net.HardwareAddr) (*en
 // startSlow starts one probe whose next hop was not resolved yet, from its
 // own goroutine; the probe already counts as in flight.
 func (p *Prober) startSlow(ctx context.Context, pl *planned, ls *linkState) {
-	started := p.now()
-	mac, err := p.nextHop(ctx, pl.route)
+	nr, err := p.nextHop(ctx, pl.route)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil || ctx.Err() != nil {
 		p.release()
-		if ctx.Err() != nil {
-			p.deliver(p.localResult(pl, Interrupted, syscall.EINTR, ReasonInterrupted))
-			return
-		}
-		r := p.localResult(pl, LocalError, syscall.EHOSTUNREACH, ReasonNeighbor)
-		r.Started = started
-		p.deliver(r)
+		p.deliver(p.localResult(pl, Interrupted, syscall.EINTR, ReasonInterrupted))
 		return
 	}
-	e, err := p.register(pl, ls, mac)
+	if nr.err != nil {
+		p.release()
+		p.deliver(p.neighborFailure(pl, nr))
+		return
+	}
+	e, err := p.register(pl, ls, nr.mac)
 	if err != nil {
 		p.release()
 		p.deliver(p.localResult(pl, LocalError, syscall.EADDRNOTAVAIL, ReasonLocal))
@@ -780,42 +778,54 @@ type neighKey struct {
 }
 
 type neighResult struct {
-	done chan struct{}
-	mac  net.HardwareAddr
-	err  error
+	done              chan struct{}
+	mac               net.HardwareAddr
+	err               error
+	started, finished time.Time // the resolution's own span
+}
+
+// neighborFailure is the result for a target whose next hop never
+// answered: decided locally, over the time the resolution took (the
+// kernel's connect(2) fails with EHOSTUNREACH after the same wait).
+func (p *Prober) neighborFailure(pl *planned, nr *neighResult) *Result {
+	r := p.localResult(pl, LocalError, syscall.EHOSTUNREACH, ReasonNeighbor)
+	r.Started, r.Finished = nr.started, nr.finished
+	return r
 }
 
 // nextHopReady returns the route's next hop if it is known; if it is not,
 // it starts resolving it in the background and reports ready false; p.mu is
 // held.
-func (p *Prober) nextHopReady(ctx context.Context, r rawsock.Route) (net.HardwareAddr, bool, error) {
+func (p *Prober) nextHopReady(ctx context.Context, r rawsock.Route) (*neighResult, bool) {
 	k := neighKey{r.Interface.Index, r.NextHop}
 	nr, ok := p.neigh[k]
 	if !ok {
-		nr = &neighResult{done: make(chan struct{})}
+		nr = &neighResult{done: make(chan struct{}), started: p.now()}
 		p.neigh[k] = nr
 		go func() {
 			nr.mac, nr.err = p.net.ResolveNeighbor(ctx, r)
+			nr.finished = p.now()
 			close(nr.done)
 		}()
 	}
 	select {
 	case <-nr.done:
-		return nr.mac, true, nr.err
+		return nr, true
 	default:
-		return nil, false, nil
+		return nr, false
 	}
 }
 
-// nextHop waits for the route's next hop, resolved once per run.
-func (p *Prober) nextHop(ctx context.Context, r rawsock.Route) (net.HardwareAddr, error) {
+// nextHop waits for the route's next hop, resolved once per run; the error
+// is the context's.
+func (p *Prober) nextHop(ctx context.Context, r rawsock.Route) (*neighResult, error) {
 	k := neighKey{r.Interface.Index, r.NextHop}
 	p.mu.Lock()
 	nr := p.neigh[k]
 	p.mu.Unlock()
 	select {
 	case <-nr.done:
-		return nr.mac, nr.err
+		return nr, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
