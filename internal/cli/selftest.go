@@ -14,7 +14,8 @@ func newSelftestCmd(s Streams) *cobra.Command {
 		Use:   "selftest",
 		Short: "Prove tcpprobe works on this host, in a throwaway namespace lab (root)",
 		Long: `selftest builds a throwaway client — router — server lab of network
-namespaces (tps-<pid>-c/-r/-s, addresses in 198.18.0.0/15 and fd00::/8 only,
+namespaces (tps-<pid>-<random>-c/-r/-s, the lab the end-to-end tests use;
+addresses in 198.18.0.0/15 and fd00::/8 only,
 so nothing leaves this host), probes one target of every outcome class (open,
 refused, unreachable, timeout, local-error) in both IP families through the
 real probe path inside the client namespace, prints expected vs seen for

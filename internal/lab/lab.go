@@ -5,7 +5,6 @@ import (
 	"net"
 	"os/exec"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -19,7 +18,6 @@ type Lab struct {
 	// BuildTime is how long New took to build the lab.
 	BuildTime time.Duration
 
-	tb        testing.TB
 	mu        sync.Mutex
 	cmds      []*exec.Cmd    // started by Command; killed on cleanup
 	listeners []net.Listener // server listeners; closed on cleanup

@@ -33,8 +33,15 @@ const ExecTimeout = 30 * time.Second
 // netnsDir is where `ip netns` keeps its named namespaces.
 const netnsDir = "/run/netns"
 
-// labName matches the namespace names of every lab: tpl-<pid>-<random>-<c|r|s>.
-var labName = regexp.MustCompile(`^tpl-([0-9]+)-[0-9a-f]+-[crs]$`)
+// labName matches the namespace names of every lab: <kind>-<pid>-<random>-<c|r|s>,
+// kind tpl for tests (New) and tps for tcpprobe selftest (Build).
+var labName = regexp.MustCompile(`^tp[ls]-([0-9]+)-[0-9a-f]+-[crs]$`)
+
+// Kinds of lab, the first part of their namespace names (Build).
+const (
+	KindTest     = "tpl" // built by New for a test
+	KindSelftest = "tps" // built by tcpprobe selftest
+)
 
 // New builds the lab, or skips tb when not root, and registers tb.Cleanup to remove
 // it. It first removes namespaces of labs whose owning process (the pid in the name) is
@@ -47,38 +54,55 @@ func New(tb testing.TB) *Lab {
 	if os.Geteuid() != 0 {
 		tb.Skip(skipNotRoot)
 	}
+	l, err := Build(KindTest)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			tb.Errorf("lab: cleanup of %s: %v", l.Prefix, err)
+		}
+	})
+	return l
+}
+
+// Build builds a lab whose namespaces are named <kind>-<pid>-<random>-c/r/s
+// and returns it; the caller must Close it. A lab that fails half-way is
+// removed before Build returns. It first removes namespaces of labs whose
+// owning process is gone.
+func Build(kind string) (*Lab, error) {
 	for _, tool := range []string{"ip", "nft"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			tb.Fatalf("lab: %s not found in PATH (install iproute2 and nftables): %v", tool, err)
+			return nil, fmt.Errorf("lab: %s not found in PATH (install iproute2 and nftables): %v", tool, err)
 		}
 	}
 	start := time.Now()
-	if err := removeStale(); err != nil {
-		tb.Logf("lab: removing stale namespaces: %v", err)
-	}
+	// A stale lab is in the way of nothing; failing to remove one is not
+	// a reason to fail this one.
+	_ = removeStale()
 	var r [2]byte
 	if _, err := rand.Read(r[:]); err != nil {
-		tb.Fatalf("lab: random prefix: %v", err)
+		return nil, fmt.Errorf("lab: random prefix: %v", err)
 	}
-	prefix := fmt.Sprintf("tpl-%d-%04x", os.Getpid(), binary.BigEndian.Uint16(r[:]))
+	prefix := fmt.Sprintf("%s-%d-%04x", kind, os.Getpid(), binary.BigEndian.Uint16(r[:]))
 	l := &Lab{
 		Prefix: prefix,
 		Client: prefix + "-c",
 		Router: prefix + "-r",
 		Server: prefix + "-s",
-		tb:     tb,
 	}
-	tb.Cleanup(func() {
-		if err := l.close(); err != nil {
-			tb.Errorf("lab: cleanup of %s: %v", l.Prefix, err)
-		}
-	})
 	if err := l.build(); err != nil {
-		tb.Fatalf("lab: building %s: %v", prefix, err)
+		if cerr := l.close(); cerr != nil {
+			err = fmt.Errorf("%w (and removing it: %v)", err, cerr)
+		}
+		return nil, fmt.Errorf("lab: building %s: %w", prefix, err)
 	}
 	l.BuildTime = time.Since(start)
-	return l
+	return l, nil
 }
+
+// Close stops everything the lab started and deletes its namespaces.
+func (l *Lab) Close() error { return l.close() }
 
 // removeStale deletes lab namespaces whose owning process no longer exists, after
 // killing (by pid) the processes a killed run left inside them, such as a tcpdump that

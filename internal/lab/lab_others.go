@@ -27,6 +27,12 @@ func New(tb testing.TB) *Lab {
 	return nil
 }
 
+// Build is not implemented on this GOOS.
+func Build(kind string) (*Lab, error) { return nil, errNotImplemented }
+
+// Close is not implemented on this GOOS.
+func (l *Lab) Close() error { return errNotImplemented }
+
 // Exec is not implemented on this GOOS.
 func (l *Lab) Exec(ns string, args ...string) (string, error) { return "", errNotImplemented }
 

@@ -25,12 +25,12 @@ type Case struct {
 var Cases = []Case{
 	{"open", "ipv4", "198.18.2.2:80", "open", ""},
 	{"refused", "ipv4", "198.18.2.2:81", "refused", "ECONNREFUSED"},
-	{"unreachable", "ipv4", "198.18.2.2:82", "unreachable", "EHOSTUNREACH"},
+	{"unreachable", "ipv4", "198.18.2.2:85", "unreachable", "EHOSTUNREACH"},
 	{"timeout", "ipv4", "198.18.2.2:87", "timeout", "ETIMEDOUT"},
 	{"local-error", "ipv4", "198.18.20.1:80", "local-error", "EHOSTUNREACH"},
 	{"open", "ipv6", "[fd00:2::2]:80", "open", ""},
 	{"refused", "ipv6", "[fd00:2::2]:81", "refused", "ECONNREFUSED"},
-	{"unreachable", "ipv6", "[fd00:2::2]:82", "unreachable", "EHOSTUNREACH"},
+	{"unreachable", "ipv6", "[fd00:2::2]:85", "unreachable", "EHOSTUNREACH"},
 	{"timeout", "ipv6", "[fd00:2::2]:87", "timeout", "ETIMEDOUT"},
 	{"local-error", "ipv6", "[fd00:20::1]:80", "local-error", "EHOSTUNREACH"},
 }
