@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -254,4 +255,70 @@ func TestReadyError(t *testing.T) {
 	if n := len(fake.Sent()); n != 0 {
 		t.Errorf("%d packets sent after Ready failed", n)
 	}
+}
+
+// TestDroppedRepliesAreNotTimeouts: a reply the kernel dropped (socket
+// buffer full, counted in PACKET_STATISTICS) must not turn into a false
+// timeout: the probe is run again, and if replies keep being lost its
+// result says so and the run counts it as unsure.
+func TestDroppedRepliesAreNotTimeouts(t *testing.T) {
+	t.Run("every SYN-ACK of the first attempt lost: run again, open", func(t *testing.T) {
+		fake := probetest.New()
+		fake.DropReplies(3) // the short schedule sends 3 SYNs
+		pr, err := probe.New(probe.Config{Profile: short(t), Network: fake})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		tg := target(probetest.Server4, probetest.PortOpen)
+		var got *probe.Result
+		if err := pr.Run(context.Background(), []probe.Target{tg}, func(r *probe.Result) { got = r }); err != nil {
+			t.Fatal(err)
+		}
+		// The first attempt gives up with all its answers lost; the
+		// Prober sees the drop counter rose and runs the probe again.
+		if got == nil || got.Outcome != probe.Open {
+			t.Fatalf("result %+v, want open", got)
+		}
+		if st := pr.Stats(); st.Reprobed != 1 || st.Dropped != 3 || st.Unsure != 0 {
+			t.Errorf("stats %+v, want reprobed 1, dropped 3, unsure 0", st)
+		}
+	})
+	t.Run("every reply lost: timeout marked unsure", func(t *testing.T) {
+		fake := probetest.New()
+		fake.DropReplies(-1)
+		pr, err := probe.New(probe.Config{Profile: short(t), Network: fake})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		tg := target(probetest.Server4, probetest.PortOpen)
+		var got *probe.Result
+		if err := pr.Run(context.Background(), []probe.Target{tg}, func(r *probe.Result) { got = r }); err != nil {
+			t.Fatal(err)
+		}
+		st := pr.Stats()
+		if got == nil || got.Outcome != probe.Timeout {
+			t.Fatalf("result %+v, want timeout", got)
+		}
+		marked := false
+		for _, e := range got.Events {
+			if strings.HasPrefix(e.Why, probe.WhyReceiveDrops) {
+				marked = true
+			}
+		}
+		if !marked || st.Unsure != 1 || st.Reprobed < 1 || st.Dropped == 0 {
+			t.Errorf("timeout under drops: marked %v, stats %+v; want marked, unsure 1, reprobed >= 1, dropped > 0", marked, st)
+		}
+		// Every SYN went out: the first attempt's and each re-probe's.
+		syns := 0
+		for _, s := range fake.Sent() {
+			if s.Seg.Flags == wire.SYN {
+				syns++
+			}
+		}
+		if want := 3 * (1 + int(st.Reprobed)); syns != want {
+			t.Errorf("%d SYNs sent, want %d (3 per attempt)", syns, want)
+		}
+	})
 }

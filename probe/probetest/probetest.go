@@ -64,6 +64,9 @@ type Network struct {
 	links   []*Link
 	nextPrt uint16
 	held    map[uint16]bool
+
+	dropNext int    // replies still to lose (DropReplies); < 0: all
+	dropped  uint64 // replies lost so far
 }
 
 // Sent is a segment the Prober put on the fake wire.
@@ -202,6 +205,9 @@ func (l *Link) WriteIP(pkt []byte, dst net.HardwareAddr) error {
 		go func() {
 			if a.delay > 0 {
 				time.Sleep(a.delay)
+			}
+			if n.dropReply() {
+				return
 			}
 			select {
 			case l.in <- a.pkt:
