@@ -51,6 +51,12 @@ type Config struct {
 	// Ready is where the caller drops it. An error ends the Run with an
 	// *EnvError before anything is sent.
 	Ready func() error
+	// Drained, if set, is called from Run's goroutine, the one that calls
+	// emit, each time emit has been handed every result decided so far and
+	// Run is about to wait for more, and once before Run returns: the
+	// moment for a caller that buffers its output to flush it, so each
+	// result still reaches its reader promptly.
+	Drained func()
 }
 
 // DefaultOptions are the options Linux puts in a SYN on an Ethernet path:
@@ -356,6 +362,14 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 		if remaining == 0 {
 			break
 		}
+		if len(out) > 0 && p.cfg.Drained != nil {
+			select {
+			case <-p.ready:
+				continue
+			default:
+				p.cfg.Drained()
+			}
+		}
 		select {
 		case <-p.ready:
 		case <-ctx.Done():
@@ -365,6 +379,9 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 			}
 			<-p.ready
 		}
+	}
+	if p.cfg.Drained != nil {
+		p.cfg.Drained()
 	}
 	<-launchDone
 	launched.Wait()

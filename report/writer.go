@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,33 +118,86 @@ func (j *jsonWriter) Close() error {
 	}
 	enc := json.NewEncoder(j.w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(&j.doc)
+	if err := enc.Encode(&j.doc); err != nil {
+		return err
+	}
+	return flush(j.w)
 }
 
 // NewNDJSON returns a Writer that prints each result as one line of JSON
-// as soon as it is decided.
-func NewNDJSON(w io.Writer) Writer { return &ndjsonWriter{w: w, enc: json.NewEncoder(w)} }
+// as soon as it is decided: every line is written through to w at once
+// (and w flushed when it has a Flush method).
+func NewNDJSON(w io.Writer) Writer { return &ndjsonWriter{w: w, each: true} }
+
+// NewNDJSONBatched returns an NDJSON Writer that leaves flushing w to its
+// caller: it writes each line into w (typically a bufio.Writer over
+// standard output) and flushes only when Flush or Close is called. The
+// command calls Flush whenever the prober has handed on every result decided
+// so far, so a consumer still sees each line promptly while a sweep of many
+// ports costs one write per batch instead of one per port.
+func NewNDJSONBatched(w io.Writer) Writer { return &ndjsonWriter{w: w} }
 
 type ndjsonWriter struct {
-	w   io.Writer
-	enc *json.Encoder
+	w    io.Writer
+	each bool   // flush after every line
+	buf  []byte // one line, reused
 }
 
-// Write prints one line. os.Stdout is unbuffered, so the line is out when
-// Write returns; a buffered writer is flushed when it has a Flush method.
+// Write prints one line, encoded by AppendEntry (the bytes encoding/json
+// would write). os.Stdout is unbuffered, so with NewNDJSON the line is out
+// when Write returns; a buffered writer is flushed when it has a Flush
+// method.
 func (n *ndjsonWriter) Write(e Entry) error {
-	if err := n.enc.Encode(FromEntry(e)); err != nil {
+	n.buf = AppendEntry(n.buf[:0], e)
+	if _, err := n.w.Write(n.buf); err != nil {
 		return err
 	}
-	if f, ok := n.w.(interface{ Flush() error }); ok {
+	if n.each {
+		return flush(n.w)
+	}
+	return nil
+}
+
+// Flush flushes w when it has a Flush method.
+func (n *ndjsonWriter) Flush() error { return flush(n.w) }
+
+// Summarize prints nothing: every line of NDJSON is one result.
+func (n *ndjsonWriter) Summarize([]Summary) error { return nil }
+
+// Close flushes what is buffered.
+func (n *ndjsonWriter) Close() error { return flush(n.w) }
+
+// flush flushes w when it has a Flush method.
+func flush(w io.Writer) error {
+	if f, ok := w.(interface{ Flush() error }); ok {
 		return f.Flush()
 	}
 	return nil
 }
 
-// Summarize prints nothing: every line of NDJSON is one result.
-func (n *ndjsonWriter) Summarize([]Summary) error { return nil }
-func (n *ndjsonWriter) Close() error              { return nil }
+// Flusher is a Writer that buffers and can be told to write out what it
+// holds; Flush(w) calls it.
+type Flusher interface {
+	Flush() error
+}
+
+// Flush writes out whatever w buffers, if it buffers.
+func Flush(w Writer) error {
+	if f, ok := w.(Flusher); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
+func (m multi) Flush() error {
+	var first error
+	for _, w := range m {
+		if err := Flush(w); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
 
 // NewText returns a Writer for people: one line per probe and, when
 // verbose, the timeline of every packet sent and seen beneath it.
@@ -152,25 +206,34 @@ func NewText(w io.Writer, verbose bool) Writer { return &textWriter{w: w, verbos
 type textWriter struct {
 	w       io.Writer
 	verbose bool
+	buf     []byte // one result's lines, reused
 }
 
+// Write prints the result's line (and timeline) with one write to w.
 func (t *textWriter) Write(e Entry) error {
 	r := e.Result
-	b := bufio.NewWriter(t.w)
+	b := t.buf[:0]
 	if e.Seq > 0 {
-		fmt.Fprintf(b, "seq=%d ", e.Seq)
+		b = append(b, "seq="...)
+		b = strconv.AppendInt(b, int64(e.Seq), 10)
+		b = append(b, ' ')
 	}
-	b.WriteString(Line(r))
-	b.WriteByte('\n')
+	b = append(b, Line(r)...)
+	b = append(b, '\n')
 	if t.verbose {
 		for i := range r.Events {
-			b.WriteString("    ")
-			b.WriteString(timelineLine(r, &r.Events[i]))
-			b.WriteByte('\n')
+			b = append(b, "    "...)
+			b = append(b, timelineLine(r, &r.Events[i])...)
+			b = append(b, '\n')
 		}
 	}
-	return b.Flush()
+	t.buf = b
+	_, err := t.w.Write(b)
+	return err
 }
+
+// Flush flushes w when it has a Flush method.
+func (t *textWriter) Flush() error { return flush(t.w) }
 
 // Summarize prints a tcping-like block per target: sent, open, loss and
 // RTT statistics.
@@ -197,7 +260,8 @@ func (t *textWriter) Summarize(sums []Summary) error {
 	return b.Flush()
 }
 
-func (t *textWriter) Close() error { return nil }
+// Close flushes what is buffered.
+func (t *textWriter) Close() error { return flush(t.w) }
 
 // Line is the one-line summary of r: target, outcome, errno, who answered,
 // how fast.

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"github.com/tcpprobe/tcpprobe/internal/kconnect"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/report"
+	"golang.org/x/term"
 )
 
 // runFunc probes targets and emits each result from one goroutine: the
@@ -101,14 +104,29 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if _, err := probe.New(cfg); err != nil {
 		return &UsageError{Err: err}
 	}
+	// Standard output that is not a terminal (a file, a pipe) is buffered
+	// for the whole run: a sweep of 65,535 ports would otherwise make one
+	// write(2) per result. The buffer is flushed whenever the prober has
+	// handed on every result decided so far (Config.Drained), after each
+	// result of --mode connect, and at the end, so a reader of --ndjson
+	// still sees each line as its probe finishes.
+	out := s.Out
+	var bw *bufio.Writer
+	if !isTerminal(s.Out) {
+		bw = bufio.NewWriterSize(s.Out, 256<<10)
+		out = bw
+		defer bw.Flush() // early returns; Close flushes on the normal path
+	}
 	var w report.Writer
 	switch {
 	case o.JSON:
-		w = report.NewJSON(s.Out)
+		w = report.NewJSON(out)
+	case o.NDJSON && bw != nil:
+		w = report.NewNDJSONBatched(out)
 	case o.NDJSON:
-		w = report.NewNDJSON(s.Out)
+		w = report.NewNDJSON(out)
 	default:
-		w = report.NewText(s.Out, o.Verbose)
+		w = report.NewText(out, o.Verbose)
 	}
 	var junitFile *os.File
 	if o.JUnit != "" {
@@ -129,10 +147,6 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 
 	kcfg := kconnect.Config{Profile: cfg.Profile, Interface: cfg.Interface, Source: cfg.Source,
 		SourcePort: cfg.SourcePort, TTL: o.TTL, Rate: max(cfg.Rate, 0), Concurrency: cfg.Concurrency}
-	// One Prober for every round: its links, opened before privilege is
-	// dropped, serve them all.
-	pr, _ := probe.New(cfg)
-	defer pr.Close()
 	mode := o.Mode
 	rounds := &rounds{
 		out:     w,
@@ -140,6 +154,11 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		targets: targets,
 		prog:    newProgress(s, env, len(targets)*o.Count),
 	}
+	cfg.Drained = rounds.flush
+	// One Prober for every round: its links, opened before privilege is
+	// dropped, serve them all.
+	pr, _ := probe.New(cfg)
+	defer pr.Close()
 	defer rounds.prog.stop()
 
 	var runErr error
@@ -233,6 +252,20 @@ type rounds struct {
 	rawRounds int // rounds probed with raw sockets
 }
 
+// flush writes out what the writer buffers; the first error is kept.
+func (r *rounds) flush() {
+	if err := report.Flush(r.out); err != nil && r.werr == nil {
+		r.werr = err
+	}
+}
+
+// isTerminal reports whether w is a terminal: output there is not
+// buffered, so a person sees each line as its probe finishes.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // warnStats tells on stderr what the results alone would not show: replies
 // the kernel dropped, links that failed.
 func warnStats(s Streams, st report.Stats) {
@@ -266,6 +299,9 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 				r.werr = err
 			}
 		})
+		if mode == report.ModeConnect { // kconnect has no Drained hook
+			r.flush()
+		}
 	}
 	err := fn(ctx, r.targets, func(res *probe.Result) {
 		i, ok := index[netip.AddrPortFrom(res.Addr, res.Port)]
