@@ -22,6 +22,13 @@ type BatchLink interface {
 	WriteIPBatch(pkts [][]byte, dst []net.HardwareAddr) (int, error)
 }
 
+// BatchReceiver is a Link that hands over the packets of one read in a
+// group; *rawsock.Link is one. The Prober then takes its lock once per
+// group instead of once per packet.
+type BatchReceiver interface {
+	ReceiveBatch(ctx context.Context, fn func(pkts [][]byte, infos []rawsock.RecvInfo)) error
+}
+
 // StatsLink is a Link with the kernel's receive counters; *rawsock.Link is
 // one. The Prober reads them to learn of dropped replies.
 type StatsLink interface {
@@ -73,7 +80,8 @@ func (Host) ReservePort(src netip.Addr) (uint16, func(), error) {
 }
 
 var (
-	_ Link      = (*rawsock.Link)(nil)
-	_ BatchLink = (*rawsock.Link)(nil)
-	_ StatsLink = (*rawsock.Link)(nil)
+	_ Link          = (*rawsock.Link)(nil)
+	_ BatchLink     = (*rawsock.Link)(nil)
+	_ StatsLink     = (*rawsock.Link)(nil)
+	_ BatchReceiver = (*rawsock.Link)(nil)
 )

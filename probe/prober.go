@@ -438,8 +438,16 @@ func (p *Prober) openLinks(ifis map[int]net.Interface, addrs map[int][]netip.Add
 // link survives (the interface went down and up) restarts the loop after a
 // pause; the error is counted.
 func (p *Prober) receive(rctx context.Context, ls *linkState) {
+	br, _ := ls.link.(BatchReceiver)
+	var rx rxBatch
+	onPackets := func(pkts [][]byte, infos []rawsock.RecvInfo) { p.onPackets(&rx, pkts, infos) }
 	for rctx.Err() == nil {
-		err := ls.link.Receive(rctx, p.onPacket)
+		var err error
+		if br != nil {
+			err = br.ReceiveBatch(rctx, onPackets)
+		} else {
+			err = ls.link.Receive(rctx, p.onPacket)
+		}
 		if err == nil || rctx.Err() != nil {
 			return
 		}
@@ -1124,6 +1132,134 @@ func (p *Prober) onPacket(pkt []byte, info rawsock.RecvInfo) {
 	default:
 		p.count(&p.stats.Unmatched)
 	}
+}
+
+// rxBatch is the receive loop's scratch for one group of packets: each
+// parsed outside p.mu, then all handled under one lock, then what they ask
+// to send sent after it.
+type rxBatch struct {
+	pkts    []rxPacket
+	actions []rxAction
+}
+
+type rxPacket struct {
+	key  tuple
+	icmp bool
+	tcp  TCPInfo
+	seg  wire.Segment
+	in   ICMPInfo
+	msg  icmp.Message
+	at   time.Time
+}
+
+// rxAction is a send a packet of the group asked for: a Machine's Output
+// (perform), or only a new first SYN for a probe run again (again).
+type rxAction struct {
+	e     *entry
+	out   Output
+	iss   uint32
+	again bool
+}
+
+// onPackets is onPacket for a group of packets read together: the same
+// parsing, demultiplexing and Machine steps, in order, under one hold of
+// p.mu; sends the steps ask for go out after it is released.
+func (p *Prober) onPackets(rx *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo) {
+	if cap(rx.pkts) < len(pkts) {
+		rx.pkts = make([]rxPacket, 0, len(pkts))
+	}
+	rx.pkts = rx.pkts[:0]
+	var malformed, unmatched uint64
+	for i, pkt := range pkts {
+		info := infos[i]
+		var ip wire.IPInfo
+		payload, err := wire.ParseIP(pkt, &ip)
+		if err != nil || (ip.Fragment && !ip.FirstFragment) {
+			malformed++
+			continue
+		}
+		switch {
+		case ip.Protocol == 6:
+			rx.pkts = append(rx.pkts, rxPacket{})
+			rp := &rx.pkts[len(rx.pkts)-1]
+			if err := wire.ParseTCP(payload, &rp.seg); err != nil {
+				rx.pkts = rx.pkts[:len(rx.pkts)-1]
+				malformed++
+				continue
+			}
+			ok := info.ChecksumNotReady || wire.TCPChecksumValid(ip.Src, ip.Dst, payload)
+			rp.key = tuple{local: ip.Dst, remote: ip.Src, lport: rp.seg.DstPort, rport: rp.seg.SrcPort}
+			rp.tcp = TCPInfo{From: ip.Src, TTL: ip.TTL, ChecksumOK: ok}
+			rp.at = info.Time
+		case (ip.Version == 4 && ip.Protocol == 1) || (ip.Version == 6 && ip.Protocol == 58):
+			rx.pkts = append(rx.pkts, rxPacket{icmp: true})
+			rp := &rx.pkts[len(rx.pkts)-1]
+			v6 := ip.Version == 6
+			err := icmp.Parse(payload, v6, ip.Src, ip.Dst, !info.ChecksumNotReady, &rp.msg)
+			ok := true
+			if errors.Is(err, icmp.ErrChecksum) {
+				// Read the quote anyway so the probe it names can count it.
+				ok = false
+				rp.msg = icmp.Message{}
+				err = icmp.Parse(payload, v6, ip.Src, ip.Dst, false, &rp.msg)
+			}
+			if err != nil {
+				rx.pkts = rx.pkts[:len(rx.pkts)-1]
+				if !errors.Is(err, icmp.ErrNotError) {
+					malformed++
+				}
+				continue
+			}
+			q := &rp.msg.Quote
+			rp.key = tuple{local: q.Src, remote: q.Dst, lport: q.SrcPort, rport: q.DstPort}
+			rp.in = ICMPInfo{From: ip.Src, TTL: ip.TTL, ChecksumOK: ok}
+			rp.at = info.Time
+		default:
+			unmatched++
+		}
+	}
+	rx.actions = rx.actions[:0]
+	p.mu.Lock()
+	p.stats.Malformed += malformed
+	p.stats.Unmatched += unmatched
+	for i := range rx.pkts {
+		rp := &rx.pkts[i]
+		e := p.probes[rp.key]
+		if e == nil {
+			p.stats.Unmatched++
+			continue
+		}
+		var out Output
+		if rp.icmp {
+			rp.in.Msg = &rp.msg
+			out = e.m.HandleICMP(rp.in, rp.at)
+		} else {
+			rp.tcp.Seg = &rp.seg
+			out = e.m.HandleTCP(rp.tcp, rp.at)
+		}
+		// As step does, under the lock already held.
+		p.settle(e, out)
+		if out.Done && !out.SendSYN && !out.SendRST {
+			if p.finishLocked(e) {
+				rx.actions = append(rx.actions, rxAction{e: e, iss: e.m.ISS(), again: true})
+			}
+			continue
+		}
+		if out.SendSYN || out.SendRST || out.Done {
+			rx.actions = append(rx.actions, rxAction{e: e, out: out, iss: e.m.ISS()})
+		}
+	}
+	p.mu.Unlock()
+	var buf [wire.MaxSegmentLen]byte
+	for i, a := range rx.actions {
+		if a.again {
+			p.send(a.e, wire.SYN, a.iss, false, buf[:])
+		} else {
+			p.perform(a.e, a.out, a.iss, buf[:])
+		}
+		rx.actions[i] = rxAction{}
+	}
+	clear(rx.pkts) // no pointers kept past the call
 }
 
 // step finishes a Machine step begun under p.mu, which it releases: a

@@ -31,8 +31,9 @@ type Link struct {
 
 	free chan *writer // idle writers: a free list that the GC never empties
 
-	rmu  sync.Mutex // held by the one running Receive
-	recv receiver
+	rmu   sync.Mutex // held by the one running Receive
+	recv  receiver
+	brecv *batchReceiver // ReceiveBatch's state, made on its first call
 
 	closed atomic.Bool
 

@@ -57,7 +57,17 @@ func sweep(host, schedule, rate, profile string) error {
 	var maxHeap uint64
 	n := 0
 	start := time.Now()
+	var first, last, lastDone time.Time
 	err = pr.Run(context.Background(), targets, func(r *probe.Result) {
+		if first.IsZero() || r.Started.Before(first) {
+			first = r.Started
+		}
+		if r.Started.After(last) {
+			last = r.Started
+		}
+		if r.Finished.After(lastDone) {
+			lastDone = r.Finished
+		}
 		counts[r.Outcome]++
 		n++
 		if n%8192 == 0 {
@@ -67,9 +77,14 @@ func sweep(host, schedule, rate, profile string) error {
 		}
 	})
 	took := time.Since(start)
+	end := time.Now()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	fmt.Printf("%v %v stats=%+v heap=%d MiB mallocs/probe=%.1f bytes/probe=%.0f\n", took, counts, pr.Stats(),
 		maxHeap>>20, float64(after.Mallocs-before.Mallocs)/65535, float64(after.TotalAlloc-before.TotalAlloc)/65535)
+	// Where the time went: before the first SYN, first to last first SYN,
+	// last SYN to last decision, last decision to Run's return.
+	fmt.Printf("setup %v, launch %v (%.0f probes/s), last decision +%v, emitted +%v\n", first.Sub(start).Round(time.Microsecond),
+		last.Sub(first).Round(time.Microsecond), 65535/last.Sub(first).Seconds(), lastDone.Sub(last).Round(time.Microsecond), end.Sub(lastDone).Round(time.Microsecond))
 	return err
 }
