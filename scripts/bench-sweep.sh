@@ -58,7 +58,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "== building tcpprobe and tpbench"
-if [ -n "${TCPPROBE_BIN:-}" ]; then cp "$TCPPROBE_BIN" "$WORK/tcpprobe"; else go build -o "$WORK/tcpprobe" ./cmd/tcpprobe; fi
+if [ -n "${TCPPROBE_BIN:-}" ]; then cp "$TCPPROBE_BIN" "$WORK/tcpprobe"; else CGO_ENABLED=0 go build -o "$WORK/tcpprobe" ./cmd/tcpprobe; fi
 go build -o "$WORK/tpbench" ./internal/bench/tpbench
 
 echo "== building the lab ($C — $R — $S)"
@@ -152,6 +152,7 @@ done
 echo "== ceiling: minimal AF_PACKET sender, 1,000,000 SYNs over c0"
 CEIL1=$(ip netns exec "$C" "$WORK/tpbench" ceiling c0 02:00:00:00:01:01 198.18.1.2 $SERVER 1000000 1)
 CEIL64=$(ip netns exec "$C" "$WORK/tpbench" ceiling c0 02:00:00:00:01:01 198.18.1.2 $SERVER 1000000 64)
+CEIL64x2=$(ip netns exec "$C" "$WORK/tpbench" ceiling c0 02:00:00:00:01:01 198.18.1.2 $SERVER 1000000 64 2)
 
 echo "== 1 % random loss on the router"
 ip netns exec "$R" nft add rule inet tpb sweep numgen random mod 100 '<' 1 drop
@@ -165,7 +166,7 @@ for tool in tcpprobe nmap masscan tcpprobe-loss; do
 	printf '%-16s %10.3f s %12.0f %16s/65535 %s\n' "$tool" "$(awk -v m="$med" 'BEGIN {print m/1e9}')" \
 		"$(awk -v s="$syn" -v m="$med" 'BEGIN {print s/(m/1e9)}')" "$worst" "$ratio"
 done
-printf '\nceiling (minimal AF_PACKET sender over c0 → router → server): %s pkt/s with sendto, %s pkt/s with sendmmsg×64\n' "$CEIL1" "$CEIL64"
+printf '\nceiling (minimal AF_PACKET sender over c0 → router → server): %s pkt/s with sendto, %s pkt/s with sendmmsg×64, %s pkt/s with sendmmsg×64 from two threads\n' "$CEIL1" "$CEIL64" "$CEIL64x2"
 echo
 echo "per round (wall ns, SYNs, right, wrong examples):"
 for tool in tcpprobe nmap masscan tcpprobe-loss; do sed "s/^/  $tool: /" "$WORK/res.$tool"; done
