@@ -56,9 +56,16 @@ type run struct {
 // time bound.
 func tcpprobe(t *testing.T, l *lab.Lab, limit time.Duration, args ...string) run {
 	t.Helper()
+	return runIn(t, l, limit, bin, args...)
+}
+
+// runIn runs name with args in the lab's client namespace with a time
+// bound; a failure to run at all (or running out of time) fails the test.
+func runIn(t *testing.T, l *lab.Lab, limit time.Duration, name string, args ...string) run {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := l.Command(ctx, l.Client, bin, args...)
+	cmd := l.Command(ctx, l.Client, name, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -70,7 +77,7 @@ func tcpprobe(t *testing.T, l *lab.Lab, limit time.Duration, args ...string) run
 	case errors.As(err, &ee) && ctx.Err() == nil:
 		r.exit = ee.ExitCode()
 	default:
-		t.Fatalf("tcpprobe %s: %v (after %v)\nstderr: %s", strings.Join(args, " "), err, r.took, r.stderr)
+		t.Fatalf("%s %s: %v (after %v)\nstderr: %s", filepath.Base(name), strings.Join(args, " "), err, r.took, r.stderr)
 	}
 	return r
 }
