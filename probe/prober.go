@@ -1021,14 +1021,18 @@ func (p *Prober) sendFailedLocked(e *entry, flags wire.Flags, seq uint32, decidi
 // sendBatch collects SYNs encoded under p.mu and writes them after it is
 // released, in sendmmsg batches where the link can.
 type sendBatch struct {
-	p     *Prober
-	bufs  [][]byte
-	pkts  [][]byte
-	macs  []net.HardwareAddr
-	ents  []*entry
-	seqs  []uint32
-	errs  []error
-	fails int
+	p    *Prober
+	bufs [][]byte
+	pkts [][]byte
+	macs []net.HardwareAddr
+	ents []*entry
+	seqs []uint32
+	// reroute asks the kernel again, once per destination and flush,
+	// whether it would still send there: a retransmission does not leave
+	// when the route has since become unreachable, prohibit, blackhole or
+	// gone, just as the kernel's own retransmission would not.
+	reroute bool
+	routes  map[netip.Addr]error
 }
 
 func newSendBatch(p *Prober) *sendBatch { return &sendBatch{p: p} }
@@ -1052,6 +1056,9 @@ func (b *sendBatch) add(e *entry, flags wire.Flags, seq uint32) {
 
 // flush writes the batch; p.mu is not held.
 func (b *sendBatch) flush() {
+	if b.reroute && len(b.pkts) > 0 {
+		b.dropUnroutable()
+	}
 	for a := 0; a < len(b.pkts); {
 		ls := b.ents[a].link
 		z := a + 1
@@ -1073,6 +1080,34 @@ func (b *sendBatch) flush() {
 	}
 	clear(b.ents)
 	b.pkts, b.macs, b.ents, b.seqs = b.pkts[:0], b.macs[:0], b.ents[:0], b.seqs[:0]
+}
+
+// dropUnroutable removes from the batch every segment whose destination
+// the kernel would no longer send to, recording the failure on its probe.
+func (b *sendBatch) dropUnroutable() {
+	clear(b.routes)
+	if b.routes == nil {
+		b.routes = map[netip.Addr]error{}
+	}
+	p := b.p
+	keep := 0
+	for i, e := range b.ents {
+		err, ok := b.routes[e.key.remote]
+		if !ok {
+			_, err = p.net.RouteTo(e.key.remote, rawsock.RouteOptions{Interface: p.cfg.Interface, Source: p.cfg.Source})
+			b.routes[e.key.remote] = err
+		}
+		if err != nil {
+			p.mu.Lock()
+			p.sendFailedLocked(e, wire.SYN, b.seqs[i], false, err)
+			p.mu.Unlock()
+			continue
+		}
+		b.pkts[keep], b.macs[keep], b.ents[keep], b.seqs[keep] = b.pkts[i], b.macs[i], e, b.seqs[i]
+		keep++
+	}
+	clear(b.ents[keep:])
+	b.pkts, b.macs, b.ents, b.seqs = b.pkts[:keep], b.macs[:keep], b.ents[:keep], b.seqs[:keep]
 }
 
 // onPacket is the receive path: parse, find the probe by 4-tuple (or by
@@ -1347,6 +1382,7 @@ func (p *Prober) timerLoop(ctx context.Context) {
 	defer t.Stop()
 	var buf [wire.MaxSegmentLen]byte
 	sb := newSendBatch(p)
+	sb.reroute = true // retransmissions: the route may have changed
 	type step struct {
 		e   *entry
 		out Output

@@ -322,3 +322,40 @@ func TestDroppedRepliesAreNotTimeouts(t *testing.T) {
 		}
 	})
 }
+
+// TestRetransmissionFollowsTheRoute: when the route to a waiting probe's
+// destination turns unreachable, its retransmissions do not leave (the
+// kernel's would not either) and each failure is in the result; when the
+// route comes back, the next one does.
+func TestRetransmissionFollowsTheRoute(t *testing.T) {
+	fake := probetest.New()
+	s, err := probe.ParseSchedule("0,100ms,200ms,300ms/400ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := probe.Classic()
+	prof.Schedule = s
+	pr, err := probe.New(probe.Config{Profile: prof, Network: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	tg := target(probetest.Server4, probetest.PortSilent)
+	fake.SetRouteError(tg.Addr.Addr(), 0)
+	time.AfterFunc(50*time.Millisecond, func() { fake.SetRouteError(tg.Addr.Addr(), syscall.EHOSTUNREACH) })
+	time.AfterFunc(250*time.Millisecond, func() { fake.SetRouteError(tg.Addr.Addr(), 0) })
+	var got *probe.Result
+	if err := pr.Run(context.Background(), []probe.Target{tg}, func(r *probe.Result) { got = r }); err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for _, e := range got.Events {
+		if strings.HasPrefix(e.Why, "send-failed: ") && strings.Contains(e.Why, "unreachable route") {
+			failed++
+		}
+	}
+	// SYNs at 0 (left), 100 and 200 ms (no route), 300 ms (left again).
+	if got.Outcome != probe.Timeout || len(got.Attempts) != 2 || failed != 2 {
+		t.Errorf("outcome %s, %d attempts, %d route failures; want timeout, 2, 2\n%+v", got.Outcome, len(got.Attempts), failed, got.Events)
+	}
+}

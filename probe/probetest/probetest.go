@@ -67,6 +67,24 @@ type Network struct {
 
 	dropNext int    // replies still to lose (DropReplies); < 0: all
 	dropped  uint64 // replies lost so far
+
+	routeErr map[netip.Addr]syscall.Errno // SetRouteError
+}
+
+// SetRouteError makes the route to dst fail with errno from now on, as an
+// `ip route add unreachable|prohibit|blackhole` or a deleted route would;
+// errno 0 restores it.
+func (n *Network) SetRouteError(dst netip.Addr, errno syscall.Errno) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.routeErr == nil {
+		n.routeErr = map[netip.Addr]syscall.Errno{}
+	}
+	if errno == 0 {
+		delete(n.routeErr, dst)
+		return
+	}
+	n.routeErr[dst] = errno
 }
 
 // Sent is a segment the Prober put on the fake wire.
@@ -91,6 +109,12 @@ var _ probe.Network = (*Network)(nil)
 // RouteTo routes 198.18.0.0/15 and fd00::/8 through fake0, except the
 // destinations in RouteErrors.
 func (n *Network) RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Route, error) {
+	n.mu.Lock()
+	e, ok := n.routeErr[dst]
+	n.mu.Unlock()
+	if ok {
+		return rawsock.Route{}, &rawsock.RouteError{Dst: dst, Errno: e}
+	}
 	if e, ok := RouteErrors[dst]; ok {
 		return rawsock.Route{}, &rawsock.RouteError{Dst: dst, Errno: e}
 	}
