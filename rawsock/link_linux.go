@@ -33,7 +33,8 @@ type Link struct {
 
 	rmu   sync.Mutex // held by the one running Receive
 	recv  receiver
-	brecv *batchReceiver // ReceiveBatch's state, made on its first call
+	brecv *batchReceiver // ReceiveBatch's state without a ring
+	ring  *ring          // the receive ring (nil: the kernel refused one); rmu
 
 	closed atomic.Bool
 
@@ -180,6 +181,13 @@ func (l *Link) setup(cfg LinkConfig) error {
 	if serr != nil {
 		return serr
 	}
+	// Received frames go to a TPACKET_V3 ring, set up before any probe
+	// can provoke a reply (a frame that reached the socket queue first
+	// would never be read). A kernel that refuses one leaves the socket
+	// queue, read with recvmsg(2)/recvmmsg(2).
+	if rg, err := l.setupRing(); err == nil {
+		l.ring = rg
+	}
 	r := &l.recv
 	r.buf = make([]byte, 1<<16+l.hdrLen+64)
 	oob := make([]uint64, 32) // 8-byte aligned, room for auxdata + timestamp
@@ -303,6 +311,13 @@ func (l *Link) Receive(ctx context.Context, fn func(pkt []byte, info RecvInfo)) 
 	}
 	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(aLongTimeAgo) })
 	defer stop()
+	if l.ring != nil {
+		return l.receiveRing(ctx, func(pkts [][]byte, infos []RecvInfo) {
+			for i := range pkts {
+				fn(pkts[i], infos[i])
+			}
+		})
+	}
 	r := &l.recv
 	for {
 		err := l.rc.Read(r.fn)
@@ -408,6 +423,15 @@ func (l *Link) Close() error {
 	if l.closed.Swap(true) {
 		return nil
 	}
+	// Wake a reader, wait for it to stop, then give the ring back before
+	// the socket goes.
+	_ = l.conn.SetReadDeadline(aLongTimeAgo)
+	l.rmu.Lock()
+	if l.ring != nil {
+		_ = l.ring.unmap()
+		l.ring = nil
+	}
+	l.rmu.Unlock()
 	if err := l.conn.Close(); err != nil {
 		return fmt.Errorf("rawsock: close packet socket on %s: %w", l.ifi.Name, err)
 	}

@@ -54,6 +54,25 @@ func (l *Link) newBatchReceiver() *batchReceiver {
 	return r
 }
 
+// receiveRing is ReceiveBatch's loop over the ring: wait for the next
+// block, hand its packets to fn, give the block back.
+func (l *Link) receiveRing(ctx context.Context, fn func(pkts [][]byte, infos []RecvInfo)) error {
+	r := l.ring
+	for {
+		if err := l.rc.Read(r.fn); err != nil {
+			if ctx.Err() != nil || l.closed.Load() {
+				return nil
+			}
+			return fmt.Errorf("rawsock: receive on %s: %w", l.ifi.Name, err)
+		}
+		r.take()
+		if len(r.pkts) > 0 {
+			fn(r.pkts, r.infos)
+		}
+		r.release()
+	}
+}
+
 func (r *batchReceiver) read(fd uintptr) bool {
 	for i := range r.msgs {
 		h := &r.msgs[i].hdr
@@ -71,13 +90,14 @@ func (r *batchReceiver) read(fd uintptr) bool {
 }
 
 // ReceiveBatch is Receive for callers that handle packets in groups: each
-// call of fn gets the packets one recvmmsg(2) read (up to MaxBatch; pkts[i]
-// and infos[i] belong together, valid only during the call), so a busy
-// link costs one system call, and the caller one lock, per group rather
-// than per packet. Each slot holds one MTU (plus link header): a longer
-// packet (only GRO builds them) is cut there and flagged Truncated, where
-// Receive would read up to 64 KiB. It shares Receive's rules: one reader
-// per Link, nil when ctx is done or the link is closed.
+// call of fn gets the packets of one block of the link's TPACKET_V3
+// receive ring (pkts[i] and infos[i] belong together, valid only during
+// the call), so a busy link costs one wakeup, and the caller one lock, per
+// group rather than per packet. Where the kernel refused a ring at Open,
+// each group is what one recvmmsg(2) reads (up to MaxBatch, one MTU
+// per slot: a longer packet, which only GRO builds, is cut there and
+// flagged Truncated). It shares Receive's rules: one reader per Link, nil
+// when ctx is done or the link is closed.
 func (l *Link) ReceiveBatch(ctx context.Context, fn func(pkts [][]byte, infos []RecvInfo)) error {
 	if !l.rmu.TryLock() {
 		return fmt.Errorf("rawsock: Receive is already running on %s; run one reader per Link", l.ifi.Name)
@@ -94,6 +114,9 @@ func (l *Link) ReceiveBatch(ctx context.Context, fn func(pkts [][]byte, infos []
 	}
 	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(aLongTimeAgo) })
 	defer stop()
+	if l.ring != nil {
+		return l.receiveRing(ctx, fn)
+	}
 	if l.brecv == nil {
 		l.brecv = l.newBatchReceiver()
 	}
