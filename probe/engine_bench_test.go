@@ -66,10 +66,11 @@ func BenchmarkOnPacket(b *testing.B) {
 		pkts[i] = buf[:m]
 	}
 	info := rawsock.RecvInfo{Time: time.Unix(1000, 1000)}
+	var rx rxBatch
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p.onPacket(pkts[i%n], info)
+		p.onPacket(&rx, pkts[i%n], info)
 		if len(p.finished) >= 4096 {
 			clear(p.finished)
 			p.finished = p.finished[:0]

@@ -446,7 +446,7 @@ func (p *Prober) receive(rctx context.Context, ls *linkState) {
 		if br != nil {
 			err = br.ReceiveBatch(rctx, onPackets)
 		} else {
-			err = ls.link.Receive(rctx, p.onPacket)
+			err = ls.link.Receive(rctx, func(pkt []byte, info rawsock.RecvInfo) { p.onPacket(&rx, pkt, info) })
 		}
 		if err == nil || rctx.Err() != nil {
 			return
@@ -1110,63 +1110,12 @@ func (b *sendBatch) dropUnroutable() {
 	b.pkts, b.macs, b.ents, b.seqs = b.pkts[:keep], b.macs[:keep], b.ents[:keep], b.seqs[:keep]
 }
 
-// onPacket is the receive path: parse, find the probe by 4-tuple (or by
-// the 4-tuple an ICMP error quotes), let its Machine decide.
-func (p *Prober) onPacket(pkt []byte, info rawsock.RecvInfo) {
-	var ip wire.IPInfo
-	payload, err := wire.ParseIP(pkt, &ip)
-	if err != nil || (ip.Fragment && !ip.FirstFragment) {
-		p.count(&p.stats.Malformed)
-		return
-	}
-	switch {
-	case ip.Protocol == 6:
-		var seg wire.Segment
-		if err := wire.ParseTCP(payload, &seg); err != nil {
-			p.count(&p.stats.Malformed)
-			return
-		}
-		ok := info.ChecksumNotReady || wire.TCPChecksumValid(ip.Src, ip.Dst, payload)
-		k := tuple{local: ip.Dst, remote: ip.Src, lport: seg.DstPort, rport: seg.SrcPort}
-		p.mu.Lock()
-		e := p.probes[k]
-		if e == nil {
-			p.stats.Unmatched++
-			p.mu.Unlock()
-			return
-		}
-		out := e.m.HandleTCP(TCPInfo{Seg: &seg, From: ip.Src, TTL: ip.TTL, ChecksumOK: ok}, info.Time)
-		p.step(e, out)
-	case (ip.Version == 4 && ip.Protocol == 1) || (ip.Version == 6 && ip.Protocol == 58):
-		var msg icmp.Message
-		v6 := ip.Version == 6
-		err := icmp.Parse(payload, v6, ip.Src, ip.Dst, !info.ChecksumNotReady, &msg)
-		ok := true
-		if errors.Is(err, icmp.ErrChecksum) {
-			// Read the quote anyway so the probe it names can count it.
-			ok = false
-			err = icmp.Parse(payload, v6, ip.Src, ip.Dst, false, &msg)
-		}
-		if err != nil {
-			if !errors.Is(err, icmp.ErrNotError) {
-				p.count(&p.stats.Malformed)
-			}
-			return
-		}
-		q := &msg.Quote
-		k := tuple{local: q.Src, remote: q.Dst, lport: q.SrcPort, rport: q.DstPort}
-		p.mu.Lock()
-		e := p.probes[k]
-		if e == nil {
-			p.stats.Unmatched++
-			p.mu.Unlock()
-			return
-		}
-		out := e.m.HandleICMP(ICMPInfo{Msg: &msg, From: ip.Src, TTL: ip.TTL, ChecksumOK: ok}, info.Time)
-		p.step(e, out)
-	default:
-		p.count(&p.stats.Unmatched)
-	}
+// onPacket is the receive path for one packet: onPackets with a group of
+// one.
+func (p *Prober) onPacket(rx *rxBatch, pkt []byte, info rawsock.RecvInfo) {
+	rx.one[0], rx.oneInfo[0] = pkt, info
+	p.onPackets(rx, rx.one[:], rx.oneInfo[:])
+	rx.one[0] = nil
 }
 
 // rxBatch is the receive loop's scratch for one group of packets: each
@@ -1175,6 +1124,8 @@ func (p *Prober) onPacket(pkt []byte, info rawsock.RecvInfo) {
 type rxBatch struct {
 	pkts    []rxPacket
 	actions []rxAction
+	one     [1][]byte // onPacket's group of one
+	oneInfo [1]rawsock.RecvInfo
 }
 
 type rxPacket struct {
@@ -1196,9 +1147,10 @@ type rxAction struct {
 	again bool
 }
 
-// onPackets is onPacket for a group of packets read together: the same
-// parsing, demultiplexing and Machine steps, in order, under one hold of
-// p.mu; sends the steps ask for go out after it is released.
+// onPackets is the receive path: parse each packet, find its probe by
+// 4-tuple (an ICMP error by the 4-tuple it quotes), and let the probes'
+// Machines decide, in order, under one hold of p.mu; the sends they ask
+// for go out after it is released.
 func (p *Prober) onPackets(rx *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo) {
 	if cap(rx.pkts) < len(pkts) {
 		rx.pkts = make([]rxPacket, 0, len(pkts))
