@@ -289,6 +289,29 @@ func (l *Link) writeErr(err error) error {
 // aLongTimeAgo is a read deadline in the past: it wakes a blocked Receive.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// startReading makes the caller the link's one reader until done is
+// called, with reads that end when ctx does. run is false when there is
+// nothing to read: ctx is over or the link closed (err nil), or another
+// reader runs or the socket failed (err says so).
+func (l *Link) startReading(ctx context.Context) (done func(), run bool, err error) {
+	if !l.rmu.TryLock() {
+		return nil, false, fmt.Errorf("rawsock: Receive is already running on %s; run one reader per Link", l.ifi.Name)
+	}
+	if ctx.Err() != nil {
+		l.rmu.Unlock()
+		return nil, false, nil
+	}
+	if err := l.conn.SetReadDeadline(time.Time{}); err != nil {
+		l.rmu.Unlock()
+		if l.closed.Load() {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("rawsock: receive on %s: %w", l.ifi.Name, err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(aLongTimeAgo) })
+	return func() { stop(); l.rmu.Unlock() }, true, nil
+}
+
 // Receive reads packets until ctx is done or the link is closed, calling fn
 // for each IP packet addressed to the link's addresses. The link header is
 // stripped and Ethernet padding trimmed by the IP length field; pkt is valid
@@ -296,21 +319,11 @@ var aLongTimeAgo = time.Unix(1, 0)
 // allocate per packet. It returns nil when ctx is done or the link is closed,
 // and the error otherwise.
 func (l *Link) Receive(ctx context.Context, fn func(pkt []byte, info RecvInfo)) error {
-	if !l.rmu.TryLock() {
-		return fmt.Errorf("rawsock: Receive is already running on %s; run one reader per Link", l.ifi.Name)
+	done, run, err := l.startReading(ctx)
+	if !run {
+		return err
 	}
-	defer l.rmu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return nil
-	}
-	if err := l.conn.SetReadDeadline(time.Time{}); err != nil {
-		if l.closed.Load() {
-			return nil
-		}
-		return fmt.Errorf("rawsock: receive on %s: %w", l.ifi.Name, err)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(aLongTimeAgo) })
-	defer stop()
+	defer done()
 	if l.ring != nil {
 		return l.receiveRing(ctx, func(pkts [][]byte, infos []RecvInfo) {
 			for i := range pkts {

@@ -99,21 +99,11 @@ func (r *batchReceiver) read(fd uintptr) bool {
 // flagged Truncated). It shares Receive's rules: one reader per Link, nil
 // when ctx is done or the link is closed.
 func (l *Link) ReceiveBatch(ctx context.Context, fn func(pkts [][]byte, infos []RecvInfo)) error {
-	if !l.rmu.TryLock() {
-		return fmt.Errorf("rawsock: Receive is already running on %s; run one reader per Link", l.ifi.Name)
+	done, run, err := l.startReading(ctx)
+	if !run {
+		return err
 	}
-	defer l.rmu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return nil
-	}
-	if err := l.conn.SetReadDeadline(time.Time{}); err != nil {
-		if l.closed.Load() {
-			return nil
-		}
-		return fmt.Errorf("rawsock: receive on %s: %w", l.ifi.Name, err)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(aLongTimeAgo) })
-	defer stop()
+	defer done()
 	if l.ring != nil {
 		return l.receiveRing(ctx, fn)
 	}
