@@ -1,7 +1,6 @@
 package rawsock
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -111,42 +110,12 @@ func (l *Link) WriteIPBatch(pkts [][]byte, dst []net.HardwareAddr) (int, error) 
 
 // frame builds packet i of the batch: link header, payload, address.
 func (l *Link) frame(b *batchWriter, i int, pkt []byte, dst net.HardwareAddr) error {
-	if len(pkt) == 0 {
-		return errors.New("rawsock: WriteIPBatch: empty packet")
+	if n := l.hdrLen + len(pkt); cap(b.frames[i]) < n {
+		return fmt.Errorf("rawsock: WriteIPBatch on %s: %d-byte packet exceeds the MTU %d", l.ifi.Name, len(pkt), l.ifi.MTU)
 	}
-	var proto uint16
-	switch pkt[0] >> 4 {
-	case 4:
-		proto = etherTypeIPv4
-	case 6:
-		proto = etherTypeIPv6
-	default:
-		return fmt.Errorf("rawsock: WriteIPBatch: not an IP packet (version %d)", pkt[0]>>4)
-	}
-	sa := &b.sas[i]
-	*sa = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Protocol: htons(proto), Ifindex: int32(l.ifi.Index)}
-	var f []byte
-	if l.hdrLen == 0 {
-		f = pkt
-	} else {
-		n := l.hdrLen + len(pkt)
-		if cap(b.frames[i]) < n {
-			return fmt.Errorf("rawsock: WriteIPBatch on %s: %d-byte packet exceeds the MTU %d", l.ifi.Name, len(pkt), l.ifi.MTU)
-		}
-		f = b.frames[i][:n]
-		sa.Halen = 6
-		if l.ether {
-			if len(dst) != 6 {
-				return fmt.Errorf("rawsock: WriteIPBatch on %s: next-hop hardware address %q is not a 6-byte MAC; resolve it with ResolveNeighbor", l.ifi.Name, dst)
-			}
-			copy(f[0:6], dst)
-			copy(sa.Addr[:], dst)
-		} else {
-			clear(f[0:6])
-		}
-		copy(f[6:12], l.src[:])
-		binary.BigEndian.PutUint16(f[12:14], proto)
-		copy(f[14:], pkt)
+	f, err := l.buildFrame(b.frames[i], &b.sas[i], pkt, dst)
+	if err != nil {
+		return err
 	}
 	b.iovs[i].Base = &f[0]
 	b.iovs[i].SetLen(len(f))

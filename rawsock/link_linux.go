@@ -229,47 +229,18 @@ func (l *Link) putWriter(w *writer) {
 // already set) to the next hop dst (nil for links without a link layer, and
 // ignored on loopback). It is safe for concurrent use and does not allocate.
 func (l *Link) WriteIP(pkt []byte, dst net.HardwareAddr) error {
-	if len(pkt) == 0 {
-		return errors.New("rawsock: WriteIP: empty packet")
-	}
-	var proto uint16
-	switch pkt[0] >> 4 {
-	case 4:
-		proto = etherTypeIPv4
-	case 6:
-		proto = etherTypeIPv6
-	default:
-		return fmt.Errorf("rawsock: WriteIP: not an IP packet (version %d)", pkt[0]>>4)
-	}
 	w := l.getWriter()
 	defer l.putWriter(w)
-	w.sa.Protocol = htons(proto)
-	if l.hdrLen == 0 {
-		w.sa.Halen = 0
-		w.frame = pkt
-	} else {
-		n := l.hdrLen + len(pkt)
-		if cap(w.buf) < n {
-			w.buf = make([]byte, n)
-		}
-		f := w.buf[:n]
-		if l.ether { // loopback keeps zero MACs
-			if len(dst) != 6 {
-				return fmt.Errorf("rawsock: WriteIP on %s: next-hop hardware address %q is not a 6-byte MAC; resolve it with ResolveNeighbor", l.ifi.Name, dst)
-			}
-			copy(f[0:6], dst)
-			copy(w.sa.Addr[:], dst)
-			w.sa.Halen = 6
-		} else {
-			clear(f[0:6])
-			w.sa.Halen = 6
-			w.sa.Addr = [8]byte{}
-		}
-		copy(f[6:12], l.src[:])
-		binary.BigEndian.PutUint16(f[12:14], proto)
-		copy(f[14:], pkt)
-		w.frame = f
+	if n := l.hdrLen + len(pkt); cap(w.buf) < n {
+		w.buf = make([]byte, n)
 	}
+	var sa unix.RawSockaddrLinklayer
+	f, err := l.buildFrame(w.buf, &sa, pkt, dst)
+	if err != nil {
+		return err
+	}
+	w.frame = f
+	w.sa.Protocol, w.sa.Halen, w.sa.Addr = sa.Protocol, sa.Halen, sa.Addr
 	if err := l.rc.Write(w.fn); err != nil {
 		return l.writeErr(err)
 	}
@@ -284,6 +255,43 @@ func (l *Link) writeErr(err error) error {
 		return fmt.Errorf("rawsock: write on %s: %w", l.ifi.Name, net.ErrClosed)
 	}
 	return fmt.Errorf("rawsock: write on %s: %w", l.ifi.Name, err)
+}
+
+// buildFrame puts pkt behind the link's header in buf, which must hold
+// hdrLen+len(pkt) bytes, and fills sa for next hop dst. On a link without
+// a link layer the frame is pkt itself; loopback keeps zero MACs.
+func (l *Link) buildFrame(buf []byte, sa *unix.RawSockaddrLinklayer, pkt []byte, dst net.HardwareAddr) ([]byte, error) {
+	if len(pkt) == 0 {
+		return nil, errors.New("rawsock: write: empty packet")
+	}
+	var proto uint16
+	switch pkt[0] >> 4 {
+	case 4:
+		proto = etherTypeIPv4
+	case 6:
+		proto = etherTypeIPv6
+	default:
+		return nil, fmt.Errorf("rawsock: write: not an IP packet (version %d)", pkt[0]>>4)
+	}
+	*sa = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Protocol: htons(proto), Ifindex: int32(l.ifi.Index)}
+	if l.hdrLen == 0 {
+		return pkt, nil
+	}
+	f := buf[:l.hdrLen+len(pkt)]
+	sa.Halen = 6
+	if l.ether {
+		if len(dst) != 6 {
+			return nil, fmt.Errorf("rawsock: write on %s: next-hop hardware address %q is not a 6-byte MAC; resolve it with ResolveNeighbor", l.ifi.Name, dst)
+		}
+		copy(f[0:6], dst)
+		copy(sa.Addr[:], dst)
+	} else {
+		clear(f[0:6])
+	}
+	copy(f[6:12], l.src[:])
+	binary.BigEndian.PutUint16(f[12:14], proto)
+	copy(f[14:], pkt)
+	return f, nil
 }
 
 // aLongTimeAgo is a read deadline in the past: it wakes a blocked Receive.
