@@ -297,6 +297,15 @@ func (l *Link) buildFrame(buf []byte, sa *unix.RawSockaddrLinklayer, pkt []byte,
 // aLongTimeAgo is a read deadline in the past: it wakes a blocked Receive.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// readEnd is what a read loop returns after a failed read: nil when ctx is
+// done or the link closed (the failure was the wake-up), else the error.
+func (l *Link) readEnd(ctx context.Context, err error) error {
+	if ctx.Err() != nil || l.closed.Load() {
+		return nil
+	}
+	return fmt.Errorf("rawsock: receive on %s: %w", l.ifi.Name, err)
+}
+
 // startReading makes the caller the link's one reader until done is
 // called, with reads that end when ctx does. run is false when there is
 // nothing to read: ctx is over or the link closed (err nil), or another
@@ -346,10 +355,7 @@ func (l *Link) Receive(ctx context.Context, fn func(pkt []byte, info RecvInfo)) 
 			err = r.err
 		}
 		if err != nil {
-			if ctx.Err() != nil || l.closed.Load() {
-				return nil
-			}
-			return fmt.Errorf("rawsock: receive on %s: %w", l.ifi.Name, err)
+			return l.readEnd(ctx, err)
 		}
 		if r.from.Pkttype == pktOutgoing {
 			continue

@@ -2,7 +2,6 @@ package rawsock
 
 import (
 	"context"
-	"fmt"
 	"time"
 	"unsafe"
 
@@ -60,10 +59,7 @@ func (l *Link) receiveRing(ctx context.Context, fn func(pkts [][]byte, infos []R
 	r := l.ring
 	for {
 		if err := l.rc.Read(r.fn); err != nil {
-			if ctx.Err() != nil || l.closed.Load() {
-				return nil
-			}
-			return fmt.Errorf("rawsock: receive on %s: %w", l.ifi.Name, err)
+			return l.readEnd(ctx, err)
 		}
 		r.take()
 		if len(r.pkts) > 0 {
@@ -117,10 +113,7 @@ func (l *Link) ReceiveBatch(ctx context.Context, fn func(pkts [][]byte, infos []
 			err = r.err
 		}
 		if err != nil {
-			if ctx.Err() != nil || l.closed.Load() {
-				return nil
-			}
-			return fmt.Errorf("rawsock: receive on %s: %w", l.ifi.Name, err)
+			return l.readEnd(ctx, err)
 		}
 		r.pkts, r.infos = r.pkts[:0], r.infos[:0]
 		var now time.Time
