@@ -292,6 +292,7 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	p.ready = make(chan struct{}, 1)
 	p.slot = make(chan struct{}, runtime.GOMAXPROCS(0))
 	p.ports = map[netip.Addr]*portPool{}
+	p.routes = nil // each Run asks the kernel afresh, as each connect() would
 	p.base = p.now()
 	p.window = p.cfg.Concurrency
 	if p.cfg.Rate <= 0 {
@@ -499,7 +500,7 @@ func (p *Prober) becomeReady(ctx context.Context, plan []planned) error {
 	return nil
 }
 
-// route looks up the route to dst, once per destination address.
+// route looks up the route to dst, once per destination address and Run.
 func (p *Prober) route(dst netip.Addr) (rawsock.Route, error) {
 	if p.routes == nil {
 		p.routes = map[netip.Addr]routeResult{}

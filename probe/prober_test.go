@@ -359,3 +359,30 @@ func TestRetransmissionFollowsTheRoute(t *testing.T) {
 		t.Errorf("outcome %s, %d attempts, %d route failures; want timeout, 2, 2\n%+v", got.Outcome, len(got.Attempts), failed, got.Events)
 	}
 }
+
+// TestRoundsRouteAfresh: a route that fails in one Run (a -c round) is
+// asked again in the next, so a round after the route came back probes.
+func TestRoundsRouteAfresh(t *testing.T) {
+	fake := probetest.New()
+	pr, err := probe.New(probe.Config{Profile: short(t), Network: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	tg := target(probetest.Server4, probetest.PortOpen)
+	want := []probe.Outcome{probe.Open, probe.LocalError, probe.Open}
+	for round, w := range want {
+		errno := syscall.Errno(0)
+		if w == probe.LocalError {
+			errno = syscall.EHOSTUNREACH
+		}
+		fake.SetRouteError(tg.Addr.Addr(), errno)
+		var got probe.Outcome
+		if err := pr.Run(context.Background(), []probe.Target{tg}, func(r *probe.Result) { got = r.Outcome }); err != nil {
+			t.Fatal(err)
+		}
+		if got != w {
+			t.Errorf("round %d: %s, want %s", round+1, got, w)
+		}
+	}
+}
