@@ -96,7 +96,15 @@ func (l *Link) WriteIPBatch(pkts [][]byte, dst []net.HardwareAddr) (int, error) 
 			}
 		}
 		b.n, b.off, b.errno = n, 0, 0
-		err := l.rc.Write(b.fn)
+		// Control holds only a reference to the socket, so concurrent
+		// callers' sendmmsg calls run in parallel; Write would serialise
+		// them behind the descriptor's write lock. Write is for waiting:
+		// only when the kernel's send queue is full.
+		var done bool
+		err := l.rc.Control(func(fd uintptr) { done = b.write(fd) })
+		if err == nil && !done {
+			err = l.rc.Write(b.fn)
+		}
 		sent += b.off
 		if err != nil {
 			return sent, l.writeErr(err)
