@@ -19,7 +19,7 @@ import (
 // the result is in the order given, without duplicates.
 func ParsePorts(v string) ([]uint16, error) {
 	var out []uint16
-	seen := map[uint16]bool{}
+	var seen [65536 / 64]uint64 // a bit per port: -p 1-65535 stays cheap
 	for _, f := range strings.Split(v, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
@@ -39,9 +39,12 @@ func ParsePorts(v string) ([]uint16, error) {
 				return nil, fmt.Errorf("port range %q runs backwards", f)
 			}
 		}
+		if out == nil {
+			out = make([]uint16, 0, int(b)-int(a)+1)
+		}
 		for p := int(a); p <= int(b); p++ {
-			if !seen[uint16(p)] {
-				seen[uint16(p)] = true
+			if seen[p/64]&(1<<(p%64)) == 0 {
+				seen[p/64] |= 1 << (p % 64)
 				out = append(out, uint16(p))
 			}
 		}
@@ -222,8 +225,12 @@ func ParseTargetFile(r io.Reader, name string) ([]spec, error) {
 // expectation). expect is the run's --expect, for specs without their own.
 func expand(ctx context.Context, r Resolver, specs []spec, ports []uint16, family string, all bool, expect string) ([]probe.Target, error) {
 	var out []probe.Target
-	seen := map[netip.AddrPort]bool{}
-	for _, sp := range specs {
+	// Duplicates can only come from a second spec or a second address of
+	// one name (a port list has none): the set is kept only then, so a
+	// single HOST -p 1-65535 pays for no map.
+	var seen map[netip.AddrPort]struct{}
+	var name []byte
+	for si, sp := range specs {
 		hp, err := splitTarget(sp.arg, ports)
 		if err != nil {
 			return nil, fmt.Errorf("%s%v", sp.where, err)
@@ -239,15 +246,28 @@ func expand(ctx context.Context, r Resolver, specs []spec, ports []uint16, famil
 		if sp.expect != "" {
 			e = sp.expect
 		}
+		if seen == nil && (si > 0 || len(addrs) > 1) {
+			seen = make(map[netip.AddrPort]struct{}, len(out)+len(addrs)*len(hp.ports))
+			for _, t := range out {
+				seen[t.Addr] = struct{}{}
+			}
+		}
+		if out == nil {
+			out = make([]probe.Target, 0, len(addrs)*len(hp.ports))
+		}
+		prefix := len(net.JoinHostPort(hp.host, ""))
+		name = append(name[:0], net.JoinHostPort(hp.host, "")...)
 		for _, a := range addrs {
 			for _, p := range hp.ports {
 				ap := netip.AddrPortFrom(a, p)
-				if seen[ap] {
-					continue
+				if seen != nil {
+					if _, dup := seen[ap]; dup {
+						continue
+					}
+					seen[ap] = struct{}{}
 				}
-				seen[ap] = true
-				name := net.JoinHostPort(hp.host, strconv.Itoa(int(p)))
-				out = append(out, probe.Target{Name: name, Addr: ap, Expect: e})
+				name = strconv.AppendUint(name[:prefix], uint64(p), 10)
+				out = append(out, probe.Target{Name: string(name), Addr: ap, Expect: e})
 			}
 		}
 	}
