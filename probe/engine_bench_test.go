@@ -34,7 +34,7 @@ func benchProber(tb testing.TB, n int) *Prober {
 	ls := &linkState{ifi: net.Interface{Name: "bench0"}}
 	now := p.base
 	for i := 0; i < n; i++ {
-		pl := &planned{t: Target{Addr: netip.AddrPortFrom(benchRemote, uint16(i+1))}, route: rawsock.Route{Src: benchLocal}}
+		pl := &planned{t: &Target{Addr: netip.AddrPortFrom(benchRemote, uint16(i+1))}, rt: &routeResult{r: rawsock.Route{Src: benchLocal}}}
 		p.cfg.SourcePort = 40000
 		e, err := p.register(pl, ls, nil)
 		if err != nil {

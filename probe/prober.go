@@ -159,7 +159,7 @@ type Prober struct {
 	adaptive  bool          // RateMax: window follows the drop counters
 	calm      time.Time     // last window change
 	links     []*linkState  // every open link
-	routes    map[netip.Addr]routeResult
+	routes    map[netip.Addr]*routeResult
 	stats     Stats
 	dropsRead time.Time
 
@@ -231,11 +231,12 @@ func (e *EnvError) Error() string { return e.Err.Error() }
 // Unwrap returns the underlying error.
 func (e *EnvError) Unwrap() error { return e.Err }
 
-// planned is a target with its route, before its probe starts.
+// planned is a target with its route, before its probe starts. Both are
+// pointers: a sweep plans 65,535 targets to one destination, which share
+// one route.
 type planned struct {
-	t     Target
-	route rawsock.Route
-	err   error
+	t  *Target
+	rt *routeResult
 }
 
 // RateMax asks for the fastest rate at which every answer is still caught:
@@ -309,12 +310,22 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	plan := make([]planned, len(targets))
 	addrs := map[int][]netip.Addr{}
 	ifis := map[int]net.Interface{}
-	for i, t := range targets {
-		r, err := p.route(t.Addr.Addr())
-		plan[i] = planned{t: t, route: r, err: err}
-		if err != nil {
+	var last *routeResult
+	for i := range targets {
+		t := &targets[i]
+		// Consecutive targets mostly share an address (HOST -p PORTS):
+		// only a new address costs a lookup and a filter check.
+		if last != nil && last.r.Dst == t.Addr.Addr() && last.err == nil {
+			plan[i] = planned{t: t, rt: last}
 			continue
 		}
+		rt := p.route(t.Addr.Addr())
+		plan[i] = planned{t: t, rt: rt}
+		last = rt
+		if rt.err != nil {
+			continue
+		}
+		r := &rt.r
 		if r.Local {
 			if err := rawsock.CheckLoopback(r.Dst); err != nil {
 				return &EnvError{Err: err, Fallback: true}
@@ -474,15 +485,15 @@ func (p *Prober) becomeReady(ctx context.Context, plan []planned) error {
 	p.mu.Lock()
 	for i := range plan {
 		pl := &plan[i]
-		if pl.err != nil {
+		if pl.rt.err != nil {
 			continue
 		}
-		k := neighKey{pl.route.Interface.Index, pl.route.NextHop}
+		k := neighKey{pl.rt.r.Interface.Index, pl.rt.r.NextHop}
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
-		p.nextHopReady(ctx, pl.route)
+		p.nextHopReady(ctx, pl.rt.r)
 		waits = append(waits, p.neigh[k])
 	}
 	p.mu.Unlock()
@@ -501,16 +512,17 @@ func (p *Prober) becomeReady(ctx context.Context, plan []planned) error {
 }
 
 // route looks up the route to dst, once per destination address and Run.
-func (p *Prober) route(dst netip.Addr) (rawsock.Route, error) {
+func (p *Prober) route(dst netip.Addr) *routeResult {
 	if p.routes == nil {
-		p.routes = map[netip.Addr]routeResult{}
+		p.routes = map[netip.Addr]*routeResult{}
 	}
-	if r, ok := p.routes[dst]; ok {
-		return r.r, r.err
+	if rt, ok := p.routes[dst]; ok {
+		return rt
 	}
 	r, err := p.net.RouteTo(dst, rawsock.RouteOptions{Interface: p.cfg.Interface, Source: p.cfg.Source})
-	p.routes[dst] = routeResult{r, err}
-	return r, err
+	rt := &routeResult{r, err}
+	p.routes[dst] = rt
+	return rt
 }
 
 type routeResult struct {
@@ -632,12 +644,12 @@ func (l *launcher) work(ctx context.Context) {
 // start starts one probe from the launch loop; p.mu is held.
 func (l *launcher) start(ctx context.Context, pl *planned, sb *sendBatch, now time.Time) {
 	p := l.p
-	if pl.err != nil {
+	if pl.rt.err != nil {
 		p.deliver(p.routeFailure(pl))
 		return
 	}
-	ls := l.links[pl.route.Interface.Index]
-	nr, ready := p.nextHopReady(ctx, pl.route)
+	ls := l.links[pl.rt.r.Interface.Index]
+	nr, ready := p.nextHopReady(ctx, pl.rt.r)
 	if !ready {
 		p.inflight++
 		l.wg.Add(1)
@@ -689,7 +701,7 @@ func (p *Prober) register(pl *planned, ls *linkState, mac net.HardwareAddr) (*en
 // startSlow starts one probe whose next hop was not resolved yet, from its
 // own goroutine; the probe already counts as in flight.
 func (p *Prober) startSlow(ctx context.Context, pl *planned, ls *linkState) {
-	nr, err := p.nextHop(ctx, pl.route)
+	nr, err := p.nextHop(ctx, pl.rt.r)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil || ctx.Err() != nil {
@@ -766,7 +778,7 @@ func (p *Prober) readDrops(force bool) {
 // connect(2) fails before a packet leaves (spec §4).
 func (p *Prober) routeFailure(pl *planned) *Result {
 	var re *rawsock.RouteError
-	if errors.As(pl.err, &re) {
+	if errors.As(pl.rt.err, &re) {
 		reason := ReasonLocal
 		switch re.Errno {
 		case syscall.ENETUNREACH:
@@ -781,7 +793,7 @@ func (p *Prober) routeFailure(pl *planned) *Result {
 		return p.localResult(pl, LocalError, re.Errno, reason)
 	}
 	var errno syscall.Errno
-	if !errors.As(pl.err, &errno) {
+	if !errors.As(pl.rt.err, &errno) {
 		errno = syscall.EINVAL
 	}
 	return p.localResult(pl, LocalError, errno, ReasonLocal)
@@ -791,7 +803,7 @@ func (p *Prober) localResult(pl *planned, o Outcome, errno syscall.Errno, reason
 	now := p.now()
 	r := &Result{
 		Target: pl.t.Name, Addr: pl.t.Addr.Addr(), Port: pl.t.Addr.Port(),
-		Interface: pl.route.Interface.Name, Src: pl.route.Src,
+		Interface: pl.rt.r.Interface.Name, Src: pl.rt.r.Src,
 		Profile: p.cfg.Profile.Name, Schedule: p.cfg.Profile.Schedule, ICMP: p.cfg.Profile.ICMP,
 		Outcome: o, Errno: errno, Reason: reason, Started: now, Finished: now, Expect: pl.t.Expect,
 	}
@@ -859,7 +871,7 @@ func (p *Prober) nextHop(ctx context.Context, r rawsock.Route) (*neighResult, er
 
 // localPortLocked picks the probe's source address and port; p.mu is held.
 func (p *Prober) localPortLocked(pl *planned) (netip.AddrPort, error) {
-	src := pl.route.Src
+	src := pl.rt.r.Src
 	if p.cfg.SourcePort != 0 {
 		return netip.AddrPortFrom(src, p.cfg.SourcePort), nil
 	}

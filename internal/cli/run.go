@@ -153,6 +153,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		order:   order,
 		targets: targets,
 		prog:    newProgress(s, env, len(targets)*o.Count),
+		sum:     o.Count > 1,
 	}
 	cfg.Drained = rounds.flush
 	// One Prober for every round: its links, opened before privilege is
@@ -213,7 +214,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	}
 	var werr error
 	if o.Count > 1 && rounds.emitted > 0 {
-		werr = w.Summarize(rounds.sum.Summaries())
+		werr = w.Summarize(rounds.sums.Summaries())
 	}
 	if err := w.Close(); err != nil && werr == nil {
 		werr = err
@@ -244,7 +245,8 @@ type rounds struct {
 	order   string
 	targets []probe.Target
 	prog    *progress
-	sum     report.Summarizer
+	sum     bool // keep per-target summaries (-c N): only then worth a map
+	sums    report.Summarizer
 
 	emitted   int
 	unmet     int
@@ -293,7 +295,9 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 		if !report.Met(res) {
 			r.unmet++
 		}
-		r.sum.Add(res)
+		if r.sum {
+			r.sums.Add(res)
+		}
 		r.prog.done(func() {
 			if err := r.out.Write(report.Entry{Result: res, Seq: seq, Mode: mode}); err != nil && r.werr == nil {
 				r.werr = err
