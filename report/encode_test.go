@@ -115,3 +115,27 @@ func BenchmarkNDJSONLine(b *testing.B) {
 		}
 	})
 }
+
+// TestAppendMsMatchesJSON checks appendMs against encoding/json's float
+// formatting of ms(d), which the JSON document uses.
+func TestAppendMsMatchesJSON(t *testing.T) {
+	ds := []time.Duration{0, 1, 999, time.Microsecond, 10 * time.Microsecond, 100 * time.Microsecond,
+		time.Millisecond, 1500 * time.Microsecond, 75 * time.Second, -time.Microsecond, -1500 * time.Microsecond,
+		-400, 123456789, time.Duration(1<<62 + 12345678), -time.Duration(1<<62 + 12345678)}
+	rng := uint64(0x9e3779b97f4a7c15)
+	for i := 0; i < 20000; i++ {
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		ds = append(ds, time.Duration(rng>>uint(i%60)))
+	}
+	for _, d := range ds {
+		want, err := json.Marshal(ms(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendMs(nil, d); string(got) != string(want) {
+			t.Fatalf("appendMs(%d) = %s, encoding/json writes %s", int64(d), got, want)
+		}
+	}
+}

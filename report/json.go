@@ -2,7 +2,6 @@ package report
 
 import (
 	"encoding/json"
-	"math"
 	"net/netip"
 	"strconv"
 	"time"
@@ -275,10 +274,10 @@ func AppendEntry(b []byte, e Entry) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendFloat(b, ms(d))
+		b = appendMs(b, d)
 	}
 	b = append(b, `],"give_up_ms":`...)
-	b = appendFloat(b, ms(r.Schedule.GiveUp))
+	b = appendMs(b, r.Schedule.GiveUp)
 	b = append(b, `},"icmp_policy":`...)
 	b = appendString(b, r.ICMP.String())
 	b = append(b, `,"outcome":`...)
@@ -295,7 +294,7 @@ func AppendEntry(b []byte, e Entry) []byte {
 	b = appendAddr(b, r.Responder)
 	b = append(b, `,"rtt_ms":`...)
 	if r.Outcome == probe.Open || r.Outcome == probe.Refused || (r.Outcome == probe.Unreachable && !r.Soft) {
-		b = appendFloat(b, ms(r.RTT))
+		b = appendMs(b, r.RTT)
 	} else {
 		b = append(b, "null"...)
 	}
@@ -307,7 +306,7 @@ func AppendEntry(b []byte, e Entry) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"at_ms":`...)
-		b = appendFloat(b, ms(a.Sub(r.Started)))
+		b = appendMs(b, a.Sub(r.Started))
 		b = append(b, `,"time":`...)
 		b = appendTime(b, a)
 		b = append(b, '}')
@@ -360,7 +359,7 @@ func AppendEntry(b []byte, e Entry) []byte {
 	b = append(b, `,"finished":`...)
 	b = appendTime(b, r.Finished)
 	b = append(b, `,"duration_ms":`...)
-	b = appendFloat(b, ms(r.Finished.Sub(r.Started)))
+	b = appendMs(b, r.Finished.Sub(r.Started))
 	b = append(b, `,"expect":`...)
 	b = appendString(b, r.Expect)
 	b = append(b, `,"met":`...)
@@ -383,7 +382,7 @@ func AppendEntry(b []byte, e Entry) []byte {
 // appendEvent is event(e, start) as encoding/json writes it.
 func appendEvent(b []byte, e *probe.Event, start time.Time) []byte {
 	b = append(b, `{"at_ms":`...)
-	b = appendFloat(b, ms(e.Time.Sub(start)))
+	b = appendMs(b, e.Time.Sub(start))
 	if e.Dir == probe.Received {
 		b = append(b, `,"dir":"received"`...)
 	} else {
@@ -477,7 +476,7 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 // nanoseconds), falling back to it for what it treats specially: years
 // outside 0–9999, zone offsets with seconds.
 func appendTime(b []byte, t time.Time) []byte {
-	if _, off := t.Zone(); off%60 != 0 || t.Year() < 0 || t.Year() > 9999 {
+	if _, off := t.Zone(); off%60 != 0 || uint(t.Year()) > 9999 {
 		q, err := t.MarshalJSON()
 		if err != nil {
 			return append(b, "null"...) // encoding/json would fail the whole line
@@ -489,22 +488,30 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-// appendFloat appends f as encoding/json writes a float64.
-func appendFloat(b []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(b, "null"...)
+// appendMs appends d in milliseconds with microsecond precision, exactly
+// as encoding/json writes ms(d), without float formatting: a sweep
+// writes six of these per result.
+func appendMs(b []byte, d time.Duration) []byte {
+	us := d.Microseconds()
+	if us >= 1e12 || us <= -1e12 {
+		// Past ~11 days a float64 of milliseconds no longer holds every
+		// microsecond: format as encoding/json does (never 'e' below 1e21).
+		return strconv.AppendFloat(b, ms(d), 'f', -1, 64)
 	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
+	if us < 0 {
+		b = append(b, '-')
+		us = -us
 	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// clean up e-09 to e-9
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
+	b = strconv.AppendInt(b, us/1000, 10)
+	frac := us % 1000
+	if frac == 0 {
+		return b
 	}
-	return b
+	digits := [4]byte{'.', byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+	n := len(digits)
+	for digits[n-1] == '0' {
+		n--
+	}
+	return append(b, digits[:n]...)
 }
+

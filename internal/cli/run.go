@@ -284,11 +284,17 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 	if mode == report.ModeRaw {
 		r.rawRounds++
 	}
-	index := make(map[netip.AddrPort]int, len(r.targets))
-	for i, t := range r.targets {
-		index[t.Addr] = i
+	// Input order holds results back until their predecessors are out;
+	// finish order (--ndjson's default) needs neither index nor queue.
+	var index map[netip.AddrPort]int
+	var held []*probe.Result
+	if r.order != OrderFinish {
+		index = make(map[netip.AddrPort]int, len(r.targets))
+		for i, t := range r.targets {
+			index[t.Addr] = i
+		}
+		held = make([]*probe.Result, len(r.targets))
 	}
-	held := make([]*probe.Result, len(r.targets))
 	next := 0
 	write := func(res *probe.Result) {
 		r.emitted++
@@ -308,8 +314,12 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 		}
 	}
 	err := fn(ctx, r.targets, func(res *probe.Result) {
+		if r.order == OrderFinish {
+			write(res)
+			return
+		}
 		i, ok := index[netip.AddrPortFrom(res.Addr, res.Port)]
-		if r.order == OrderFinish || !ok {
+		if !ok {
 			write(res)
 			return
 		}
