@@ -514,4 +514,3 @@ func appendMs(b []byte, d time.Duration) []byte {
 	}
 	return append(b, digits[:n]...)
 }
-

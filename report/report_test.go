@@ -91,3 +91,41 @@ func TestJUnitRoundTrip(t *testing.T) {
 		t.Errorf("parsed back: %+v", doc)
 	}
 }
+
+// TestLine pins the text line of every outcome branch.
+func TestLine(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	srv := netip.MustParseAddr("198.18.2.2")
+	rtr := netip.MustParseAddr("198.18.1.1")
+	tests := []struct {
+		name string
+		r    probe.Result
+		want string
+	}{
+		{"open", probe.Result{Target: "198.18.2.2:80", Outcome: probe.Open, RTT: 493 * time.Microsecond, Responder: srv},
+			"198.18.2.2:80 open rtt=0.493ms from 198.18.2.2"},
+		{"open slow, expectation met", probe.Result{Target: "h:443", Outcome: probe.Open, RTT: 12345 * time.Microsecond, Responder: srv, Expect: "open"},
+			"h:443 open rtt=12.35ms from 198.18.2.2 [expect open: ok]"},
+		{"refused", probe.Result{Target: "198.18.2.2:81", Outcome: probe.Refused, Errno: syscall.ECONNREFUSED, Reason: "rst", Responder: srv, RTT: 1500 * time.Microsecond},
+			"198.18.2.2:81 refused ECONNREFUSED (rst from 198.18.2.2) rtt=1.50ms"},
+		{"refused, expectation failed", probe.Result{Target: "x:1", Outcome: probe.Refused, Errno: syscall.ECONNREFUSED, Reason: "rst", Responder: srv, RTT: 2 * time.Second, Expect: "open"},
+			"x:1 refused ECONNREFUSED (rst from 198.18.2.2) rtt=2.000s [expect open: FAILED]"},
+		{"timeout", probe.Result{Target: "x:87", Outcome: probe.Timeout, Errno: syscall.ETIMEDOUT, Started: start, Finished: start.Add(75 * time.Second), Attempts: make([]time.Time, 3)},
+			"x:87 timeout ETIMEDOUT after 75.000s, 3 SYNs unanswered"},
+		{"soft unreachable", probe.Result{Target: "x:82", Outcome: probe.Unreachable, Errno: syscall.EHOSTUNREACH, Soft: true, Reason: "icmp-host-unreachable", Responder: rtr, Started: start, Finished: start.Add(75 * time.Second)},
+			"x:82 unreachable EHOSTUNREACH (icmp-host-unreachable from 198.18.1.1, soft: reported at the deadline after 75.000s)"},
+		{"local error", probe.Result{Target: "x:9", Outcome: probe.LocalError, Errno: syscall.ENETUNREACH, Reason: "no-route"},
+			"x:9 local-error ENETUNREACH (no-route; nothing sent)"},
+		{"interrupted", probe.Result{Target: "x:9", Outcome: probe.Interrupted, Errno: syscall.EINTR},
+			"x:9 interrupted"},
+		{"no responder", probe.Result{Target: "x:9", Outcome: probe.Unreachable, Errno: syscall.EHOSTUNREACH, Reason: "neighbor"},
+			"x:9 unreachable EHOSTUNREACH (neighbor from invalid IP) rtt=0.000ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Line(&tt.r); got != tt.want {
+				t.Errorf("Line:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}

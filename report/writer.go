@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -218,7 +219,7 @@ func (t *textWriter) Write(e Entry) error {
 		b = strconv.AppendInt(b, int64(e.Seq), 10)
 		b = append(b, ' ')
 	}
-	b = append(b, Line(r)...)
+	b = appendLine(b, r)
 	b = append(b, '\n')
 	if t.verbose {
 		for i := range r.Events {
@@ -265,33 +266,70 @@ func (t *textWriter) Close() error { return flush(t.w) }
 
 // Line is the one-line summary of r: target, outcome, errno, who answered,
 // how fast.
-func Line(r *probe.Result) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", r.Target, r.Outcome)
+func Line(r *probe.Result) string { return string(appendLine(nil, r)) }
+
+// appendLine appends Line(r) to b without fmt: a sweep prints 65,535 of
+// them.
+func appendLine(b []byte, r *probe.Result) []byte {
+	b = append(b, r.Target...)
+	b = append(b, ' ')
+	b = append(b, r.Outcome...)
 	if r.Errno != 0 && r.Outcome != probe.Interrupted {
-		fmt.Fprintf(&b, " %s", probe.ErrnoName(r.Errno))
+		b = append(b, ' ')
+		b = append(b, probe.ErrnoName(r.Errno)...)
 	}
 	switch {
 	case r.Outcome == probe.Open:
-		fmt.Fprintf(&b, " rtt=%s from %s", fmtDur(r.RTT), r.Responder)
+		b = append(b, " rtt="...)
+		b = appendDur(b, r.RTT)
+		b = append(b, " from "...)
+		b = appendAddrText(b, r.Responder)
 	case r.Outcome == probe.Timeout:
-		fmt.Fprintf(&b, " after %s, %d SYNs unanswered", fmtDur(r.Finished.Sub(r.Started)), len(r.Attempts))
+		b = append(b, " after "...)
+		b = appendDur(b, r.Finished.Sub(r.Started))
+		b = append(b, ", "...)
+		b = strconv.AppendInt(b, int64(len(r.Attempts)), 10)
+		b = append(b, " SYNs unanswered"...)
 	case r.Outcome == probe.LocalError:
-		fmt.Fprintf(&b, " (%s; nothing sent)", r.Reason)
+		b = append(b, " ("...)
+		b = append(b, r.Reason...)
+		b = append(b, "; nothing sent)"...)
 	case r.Outcome == probe.Interrupted:
 	case r.Soft:
-		fmt.Fprintf(&b, " (%s from %s, soft: reported at the deadline after %s)", r.Reason, r.Responder, fmtDur(r.Finished.Sub(r.Started)))
+		b = append(b, " ("...)
+		b = append(b, r.Reason...)
+		b = append(b, " from "...)
+		b = appendAddrText(b, r.Responder)
+		b = append(b, ", soft: reported at the deadline after "...)
+		b = appendDur(b, r.Finished.Sub(r.Started))
+		b = append(b, ')')
 	default:
-		fmt.Fprintf(&b, " (%s from %s) rtt=%s", r.Reason, r.Responder, fmtDur(r.RTT))
+		b = append(b, " ("...)
+		b = append(b, r.Reason...)
+		b = append(b, " from "...)
+		b = appendAddrText(b, r.Responder)
+		b = append(b, ") rtt="...)
+		b = appendDur(b, r.RTT)
 	}
 	if r.Expect != "" {
+		b = append(b, " [expect "...)
+		b = append(b, r.Expect...)
 		if Met(r) {
-			fmt.Fprintf(&b, " [expect %s: ok]", r.Expect)
+			b = append(b, ": ok]"...)
 		} else {
-			fmt.Fprintf(&b, " [expect %s: FAILED]", r.Expect)
+			b = append(b, ": FAILED]"...)
 		}
 	}
-	return b.String()
+	return b
+}
+
+// appendAddrText appends a as fmt's %s prints it ("invalid IP" for the
+// zero Addr).
+func appendAddrText(b []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return append(b, "invalid IP"...)
+	}
+	return a.AppendTo(b)
 }
 
 func timelineLine(r *probe.Result, e *probe.Event) string {
@@ -365,14 +403,18 @@ func netipPort(r *probe.Result) string {
 }
 
 // fmtDur prints a duration with a precision that suits its size.
-func fmtDur(d time.Duration) string {
+func fmtDur(d time.Duration) string { return string(appendDur(nil, d)) }
+
+// appendDur appends d as "0.493ms" below a millisecond, "12.35ms" below a
+// second, "6.001s" above.
+func appendDur(b []byte, d time.Duration) []byte {
 	switch {
 	case d < time.Millisecond:
-		return fmt.Sprintf("%.3fms", float64(d)/1e6)
+		return append(strconv.AppendFloat(b, float64(d)/1e6, 'f', 3, 64), "ms"...)
 	case d < time.Second:
-		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+		return append(strconv.AppendFloat(b, float64(d)/1e6, 'f', 2, 64), "ms"...)
 	default:
-		return fmt.Sprintf("%.3fs", d.Seconds())
+		return append(strconv.AppendFloat(b, d.Seconds(), 'f', 3, 64), 's')
 	}
 }
 
