@@ -13,7 +13,8 @@
 # truth the lab knows) in the worst round, and tcpprobe's wall-time ratio to
 # each peer; then the ceiling (packets/s of a minimal AF_PACKET sender over
 # the same path) and the same tcpprobe sweep with 1 % random loss on the
-# router.
+# router. tcpprobe runs as `tcpprobe --rate max -p 1-65535 HOST` (a text
+# line per port), and again with --ndjson (the tcpprobe-ndjson row).
 #
 # Environment: ROUNDS (5), TCPPROBE_BIN (a prebuilt binary instead of building
 # ./cmd/tcpprobe), TCPPROBE_RATE (max), TCPPROBE_SCHEDULE
@@ -113,9 +114,10 @@ run_tool() {
 	reset_syns
 	t0=$(now)
 	case $name in
-	tcpprobe)
-		ip netns exec "$C" "$WORK/tcpprobe" --ndjson --rate "$RATE" --schedule "$SCHEDULE" -p 1-65535 $SERVER >"$out" 2>"$out.err" || true ;;
-	tcpprobe-loss)
+	tcpprobe | tcpprobe-loss)
+		# The default output: a line per port.
+		ip netns exec "$C" "$WORK/tcpprobe" --rate "$RATE" --schedule "$SCHEDULE" -p 1-65535 $SERVER >"$out" 2>"$out.err" || true ;;
+	tcpprobe-ndjson)
 		ip netns exec "$C" "$WORK/tcpprobe" --ndjson --rate "$RATE" --schedule "$SCHEDULE" -p 1-65535 $SERVER >"$out" 2>"$out.err" || true ;;
 	nmap)
 		ip netns exec "$C" nmap -sS -T5 --min-rate "$NMAP_MIN_RATE" -n -Pn -p1-65535 -oG "$out" $SERVER >/dev/null 2>"$out.err" ;;
@@ -127,7 +129,7 @@ run_tool() {
 			-oL "$out" $SERVER >/dev/null 2>"$out.err" || true ;;
 	esac
 	t1=$(now)
-	local kind=${name%-loss}
+	local kind=${name%-*}
 	local score
 	score=$("$WORK/tpbench" score "$kind" "$out" $OPEN_PORTS)
 	echo "$((t1 - t0)) $(syns) ${score%%$'\t'*} ${score#*$'\t'}" >>"$WORK/res.$name"
@@ -146,7 +148,7 @@ summary() {
 
 echo "== sweeping 1-65535 of $SERVER, $ROUNDS rounds per tool (open: $OPEN_PORTS)"
 for r in $(seq "$ROUNDS"); do
-	for tool in tcpprobe nmap masscan; do run_tool $tool "$r"; done
+	for tool in tcpprobe tcpprobe-ndjson nmap masscan; do run_tool $tool "$r"; done
 done
 
 echo "== ceiling: minimal AF_PACKET sender, 1,000,000 SYNs over c0"
@@ -160,7 +162,7 @@ for r in $(seq "$ROUNDS"); do run_tool tcpprobe-loss "$r"; done
 
 printf '\n%-16s %12s %12s %22s %s\n' tool "median wall" "SYNs/s" "right (worst round)" "tcpprobe ratio"
 read -r tp_med _ _ < <(summary tcpprobe)
-for tool in tcpprobe nmap masscan tcpprobe-loss; do
+for tool in tcpprobe tcpprobe-ndjson nmap masscan tcpprobe-loss; do
 	read -r med syn worst < <(summary $tool)
 	ratio=$(awk -v a="$tp_med" -v b="$med" 'BEGIN {printf "%.2f", a/b}')
 	printf '%-16s %10.3f s %12.0f %16s/65535 %s\n' "$tool" "$(awk -v m="$med" 'BEGIN {print m/1e9}')" \
@@ -169,8 +171,8 @@ done
 printf '\nceiling (minimal AF_PACKET sender over c0 → router → server): %s pkt/s with sendto, %s pkt/s with sendmmsg×64, %s pkt/s with sendmmsg×64 from two threads\n' "$CEIL1" "$CEIL64" "$CEIL64x2"
 echo
 echo "per round (wall ns, SYNs, right, wrong examples):"
-for tool in tcpprobe nmap masscan tcpprobe-loss; do sed "s/^/  $tool: /" "$WORK/res.$tool"; done
-bad=$(cat "$WORK"/res.tcpprobe "$WORK"/res.tcpprobe-loss | awk '$3 != 65535' | wc -l)
+for tool in tcpprobe tcpprobe-ndjson nmap masscan tcpprobe-loss; do sed "s/^/  $tool: /" "$WORK/res.$tool"; done
+bad=$(cat "$WORK"/res.tcpprobe "$WORK"/res.tcpprobe-ndjson "$WORK"/res.tcpprobe-loss | awk '$3 != 65535' | wc -l)
 if [ "$bad" != 0 ]; then
 	echo "bench-sweep: tcpprobe misclassified ports in $bad round(s)" >&2
 	exit 1

@@ -47,7 +47,8 @@ func (s State) String() string {
 	return [...]string{"unreported", "open", "closed", "other"}[s]
 }
 
-// ParseTCPProbe reads tcpprobe --ndjson output.
+// ParseTCPProbe reads tcpprobe output: --ndjson objects, or the default
+// text lines "HOST:PORT OUTCOME ...".
 func ParseTCPProbe(r io.Reader) ([]State, error) {
 	st := make([]State, 65536)
 	sc := bufio.NewScanner(r)
@@ -57,8 +58,22 @@ func ParseTCPProbe(r io.Reader) ([]State, error) {
 			Port    uint16 `json:"port"`
 			Outcome string `json:"outcome"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
-			return nil, fmt.Errorf("tcpprobe output: %v", err)
+		line := sc.Bytes()
+		if len(line) > 0 && line[0] == '{' {
+			if err := json.Unmarshal(line, &res); err != nil {
+				return nil, fmt.Errorf("tcpprobe output: %v", err)
+			}
+		} else {
+			f := strings.Fields(string(line))
+			if len(f) < 2 {
+				return nil, fmt.Errorf("tcpprobe output: %q is not a result line", line)
+			}
+			i := strings.LastIndexByte(f[0], ':')
+			p, err := strconv.ParseUint(f[0][i+1:], 10, 16)
+			if i < 0 || err != nil || p == 0 {
+				return nil, fmt.Errorf("tcpprobe output: %q does not start with HOST:PORT", line)
+			}
+			res.Port, res.Outcome = uint16(p), f[1]
 		}
 		switch res.Outcome {
 		case "open":

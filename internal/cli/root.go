@@ -33,6 +33,11 @@ type Env struct {
 	// ProgressAfter is how long a run goes before progress is shown on a
 	// terminal (0: 1 s).
 	ProgressAfter time.Duration
+	// Planned, if set, is told how much memory the run's probes will hold
+	// at most (a bound from their number and the output format), once
+	// targets are read and before anything is sent: the command sizes its
+	// garbage collector with it.
+	Planned func(maxHeap int64)
 }
 
 // Options are the root command's flags, validated before anything is sent.

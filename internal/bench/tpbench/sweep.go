@@ -30,7 +30,9 @@ func sweep(host, schedule, rate, profile string) error {
 	}
 	prof := probe.Classic()
 	prof.Schedule = s
-	pr, err := probe.New(probe.Config{Profile: prof, Options: probe.DefaultOptions(), Rate: r})
+	// Ready as the command line sets it: next hops are resolved before the
+	// first SYN, so no probe waits for one.
+	pr, err := probe.New(probe.Config{Profile: prof, Options: probe.DefaultOptions(), Rate: r, Ready: func() error { return nil }})
 	if err != nil {
 		return err
 	}
