@@ -520,7 +520,7 @@ func (p *Prober) route(dst netip.Addr) *routeResult {
 		return rt
 	}
 	r, err := p.net.RouteTo(dst, rawsock.RouteOptions{Interface: p.cfg.Interface, Source: p.cfg.Source})
-	rt := &routeResult{r, err}
+	rt := &routeResult{r: r, err: err}
 	p.routes[dst] = rt
 	return rt
 }
@@ -528,6 +528,7 @@ func (p *Prober) route(dst netip.Addr) *routeResult {
 type routeResult struct {
 	r   rawsock.Route
 	err error
+	nr  *neighResult // its next hop once resolved, so a sweep looks it up once; p.mu
 }
 
 func containsAddr(s []netip.Addr, a netip.Addr) bool {
@@ -649,7 +650,12 @@ func (l *launcher) start(ctx context.Context, pl *planned, sb *sendBatch, now ti
 		return
 	}
 	ls := l.links[pl.rt.r.Interface.Index]
-	nr, ready := p.nextHopReady(ctx, pl.rt.r)
+	nr, ready := pl.rt.nr, pl.rt.nr != nil
+	if !ready {
+		if nr, ready = p.nextHopReady(ctx, pl.rt.r); ready {
+			pl.rt.nr = nr
+		}
+	}
 	if !ready {
 		p.inflight++
 		l.wg.Add(1)

@@ -329,7 +329,12 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 			write(res)
 			return
 		}
-		i, ok := index[netip.AddrPortFrom(res.Addr, res.Port)]
+		// Results mostly come in input order: try the next one first.
+		ap := netip.AddrPortFrom(res.Addr, res.Port)
+		i, ok := next, next < len(r.targets) && r.targets[next].Addr == ap
+		if !ok {
+			i, ok = index[ap]
+		}
 		if !ok {
 			write(res)
 			return
