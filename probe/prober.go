@@ -559,9 +559,11 @@ func (p *Prober) deliverUnlocked(r *Result) {
 
 // launch starts every planned probe, honouring Rate (a token bucket) and
 // the window of probes in flight (Concurrency, or the adaptive window of
-// RateMax), and sends first SYNs in batches from one worker per CPU: on a
-// veth path each send carries the packet through the peers' stacks inside
-// the system call, so parallel senders use every CPU. A target whose probe
+// RateMax), and sends first SYNs in batches from one worker per P
+// (GOMAXPROCS): on a veth path each send carries the packet through the
+// peers' stacks inside the system call, so parallel senders use every CPU.
+// The command sets one P more than CPUs, so a CPU never waits for a sender
+// between its system calls. A target whose probe
 // cannot start gets its local-error result here; one whose next hop is
 // still being resolved starts from its own goroutine once it is.
 func (p *Prober) launch(ctx context.Context, plan []planned, links map[int]*linkState, wg *sync.WaitGroup) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -15,6 +16,14 @@ import (
 )
 
 func main() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		// A sweep's senders spend most of their time inside sendmmsg(2),
+		// where on a veth path the kernel forwards each packet to its
+		// end. One P more than CPUs (and so one sender more, see
+		// probe.Prober) keeps every CPU busy while a sender is between
+		// calls: 65,535-port lab sweep on 2 CPUs, 0.43 -> 0.39 s.
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	}
 	var env cli.Env
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		// A sweep allocates per probe and keeps most of it to the end:

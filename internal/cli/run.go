@@ -282,7 +282,9 @@ func isTerminal(w io.Writer) bool {
 // warnStats tells on stderr what the results alone would not show: replies
 // the kernel dropped, links that failed.
 func warnStats(s Streams, st report.Stats) {
-	if st.Dropped > 0 {
+	// Drops that only cost a retransmission changed no result: the
+	// count is in the JSON stats, not worth a warning.
+	if st.Dropped > 0 && (st.Reprobed > 0 || st.Unsure > 0) {
 		fmt.Fprintf(s.Err, "tcpprobe: warning: the kernel dropped %d received packets (socket buffer full); %d probes were run again, %d results may have lost their answer (their events say so): lower --rate\n", st.Dropped, st.Reprobed, st.Unsure)
 	}
 	if st.ReceiveErrors > 0 {
