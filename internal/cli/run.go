@@ -299,13 +299,11 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 	}
 	// Input order holds results back until their predecessors are out;
 	// finish order (--ndjson's default) needs neither index nor queue.
+	// The index is built at the first result out of order, not before the
+	// first probe: it costs milliseconds for a sweep.
 	var index map[netip.AddrPort]int
 	var held []*probe.Result
 	if r.order != OrderFinish {
-		index = make(map[netip.AddrPort]int, len(r.targets))
-		for i, t := range r.targets {
-			index[t.Addr] = i
-		}
 		held = make([]*probe.Result, len(r.targets))
 	}
 	next := 0
@@ -335,6 +333,12 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 		ap := netip.AddrPortFrom(res.Addr, res.Port)
 		i, ok := next, next < len(r.targets) && r.targets[next].Addr == ap
 		if !ok {
+			if index == nil {
+				index = make(map[netip.AddrPort]int, len(r.targets))
+				for i, t := range r.targets {
+					index[t.Addr] = i
+				}
+			}
 			i, ok = index[ap]
 		}
 		if !ok {
