@@ -40,7 +40,14 @@ type Machine struct {
 // NewMachine returns a probe from local to remote with initial sequence
 // number iss under profile p. The profile's schedule must be valid.
 func NewMachine(p Profile, local, remote netip.AddrPort, iss uint32) *Machine {
-	m := &Machine{prof: p, iss: iss}
+	m := new(Machine)
+	m.init(p, local, remote, iss)
+	return m
+}
+
+// init makes m, which must be zero, what NewMachine returns.
+func (m *Machine) init(p Profile, local, remote netip.AddrPort, iss uint32) {
+	m.prof, m.iss = p, iss
 	m.res = Result{
 		Addr:     remote.Addr(),
 		Port:     remote.Port(),
@@ -51,7 +58,6 @@ func NewMachine(p Profile, local, remote netip.AddrPort, iss uint32) *Machine {
 		ICMP:     p.ICMP,
 		ISS:      iss,
 	}
-	return m
 }
 
 // ISS returns the probe's initial sequence number.

@@ -164,6 +164,7 @@ type Prober struct {
 	dropsRead time.Time
 
 	ports map[netip.Addr]*portPool
+	slab  probeSlab
 }
 
 // New returns a Prober for cfg.
@@ -337,6 +338,8 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 			addrs[idx] = append(addrs[idx], r.Src)
 		}
 	}
+	slabc := make(chan []probeState, 1)
+	go func() { slabc <- newSlab(len(targets)) }()
 	links, err := p.openLinks(ifis, addrs)
 	if err != nil {
 		return err
@@ -345,6 +348,14 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 		return err
 	}
 
+	p.mu.Lock()
+	p.slab = probeSlab{s: <-slabc}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.slab = probeSlab{}
+		p.mu.Unlock()
+	}()
 	tctx, stopTimers := context.WithCancel(context.Background())
 	var timerDone sync.WaitGroup
 	timerDone.Add(1)
@@ -689,11 +700,9 @@ func (p *Prober) register(pl *planned, ls *linkState, mac net.HardwareAddr) (*en
 	if err != nil {
 		return nil, err
 	}
-	e := &entry{
-		m:    NewMachine(p.cfg.Profile, local, pl.t.Addr, randomISS()),
-		link: ls,
-		hidx: -1,
-	}
+	e := p.slab.take()
+	e.m.init(p.cfg.Profile, local, pl.t.Addr, randomISS())
+	e.link, e.hidx = ls, -1
 	if len(mac) == 6 {
 		e.hasMAC = true
 		copy(e.mac[:], mac)

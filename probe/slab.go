@@ -1,0 +1,45 @@
+package probe
+
+// probeState is a probe's entry and Machine in one piece of memory.
+type probeState struct {
+	e entry
+	m Machine
+}
+
+// slabMax bounds the probe states a Run allocates ahead: 65,536 of about
+// 660 bytes. Probes past it are allocated one by one.
+const slabMax = 1 << 16
+
+// probeSlab hands out a Run's probe states in launch order; p.mu.
+//
+// They are allocated together and every page is written before the first
+// SYN, on a goroutine that runs while the links are set up (the kernel's
+// RCU wait there leaves the CPUs idle), instead of two allocations and a
+// page fault or so per probe during the sweep, where every CPU is busy
+// sending: 65,535-port lab sweep on 2 CPUs, 0.40 -> 0.385 s. States live
+// as long as any of them: a caller that keeps one Result keeps its Run's
+// slab.
+type probeSlab struct {
+	s    []probeState
+	next int
+}
+
+// newSlab returns n probe states (at most slabMax), their memory faulted in.
+func newSlab(n int) []probeState {
+	s := make([]probeState, min(n, slabMax))
+	for i := range s {
+		s[i].e.hidx = -1 // touches every page
+	}
+	return s
+}
+
+// take returns a zero entry (hidx -1) with a zero Machine attached.
+func (sl *probeSlab) take() *entry {
+	if sl.next >= len(sl.s) {
+		return &entry{m: new(Machine), hidx: -1}
+	}
+	st := &sl.s[sl.next]
+	sl.next++
+	st.e.m = &st.m
+	return &st.e
+}
