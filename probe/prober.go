@@ -312,12 +312,14 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	addrs := map[int][]netip.Addr{}
 	ifis := map[int]net.Interface{}
 	var last *routeResult
+	routable := 0 // probes that will need state
 	for i := range targets {
 		t := &targets[i]
 		// Consecutive targets mostly share an address (HOST -p PORTS):
 		// only a new address costs a lookup and a filter check.
 		if last != nil && last.r.Dst == t.Addr.Addr() && last.err == nil {
 			plan[i] = planned{t: t, rt: last}
+			routable++
 			continue
 		}
 		rt := p.route(t.Addr.Addr())
@@ -326,6 +328,7 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 		if rt.err != nil {
 			continue
 		}
+		routable++
 		r := &rt.r
 		if r.Local {
 			if err := rawsock.CheckLoopback(r.Dst); err != nil {
@@ -339,7 +342,7 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 		}
 	}
 	slabc := make(chan []probeState, 1)
-	go func() { slabc <- newSlab(len(targets)) }()
+	go func() { slabc <- newSlab(routable) }()
 	links, err := p.openLinks(ifis, addrs)
 	if err != nil {
 		return err
@@ -574,9 +577,9 @@ func (p *Prober) deliverUnlocked(r *Result) {
 // (GOMAXPROCS): on a veth path each send carries the packet through the
 // peers' stacks inside the system call, so parallel senders use every CPU.
 // The command sets one P more than CPUs, so a CPU never waits for a sender
-// between its system calls. A target whose probe
-// cannot start gets its local-error result here; one whose next hop is
-// still being resolved starts from its own goroutine once it is.
+// between its system calls. A target whose probe cannot start gets its
+// local-error result here; one whose next hop is still being resolved
+// starts from its own goroutine once it is.
 func (p *Prober) launch(ctx context.Context, plan []planned, links map[int]*linkState, wg *sync.WaitGroup) {
 	l := &launcher{p: p, plan: plan, links: links, wg: wg}
 	l.pace.init(p.cfg.Rate, p.now())

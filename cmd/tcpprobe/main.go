@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
@@ -53,9 +54,12 @@ const (
 
 // sizeGC turns the garbage collector off for a run whose probes hold at
 // most maxHeap bytes, when that is small; the memory limit still starts a
-// collection should the bound ever be wrong.
+// collection should the bound ever be wrong. Without a small bound
+// (maxHeap < 0: none) GOGC 200 stands, or is restored.
 func sizeGC(maxHeap int64) {
-	if maxHeap > gcFreeHeap {
+	if maxHeap < 0 || maxHeap > gcFreeHeap {
+		debug.SetGCPercent(200)
+		debug.SetMemoryLimit(math.MaxInt64)
 		return
 	}
 	debug.SetMemoryLimit(gcLimit)

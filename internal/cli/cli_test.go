@@ -647,3 +647,38 @@ func TestManPagesFresh(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanned: the command is told the heap bound of a streamed raw run
+// (targets × count × probeHeapBound), none for a document or connect(2),
+// and the bound is withdrawn when the run falls back to connect(2).
+func TestPlanned(t *testing.T) {
+	open, _ := loopbackPorts(t)
+	tests := []struct {
+		name string
+		net  probe.Network
+		args []string
+		want []int64
+	}{
+		{"text", nil, []string{"-p", "80,81", probetest.Server4.String()}, []int64{2 * probeHeapBound}},
+		{"ndjson, -c 3", nil, []string{"--ndjson", "-c", "3", "--interval", "1ms", tgt(probetest.Server4, 80)}, []int64{3 * probeHeapBound}},
+		{"json", nil, []string{"--json", tgt(probetest.Server4, 80)}, nil},
+		{"connect", loopbackNet{deniedNet{probetest.New()}}, []string{"--mode", "connect", open}, nil},
+		{"fallback", loopbackNet{deniedNet{probetest.New()}}, []string{open}, []int64{probeHeapBound, -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := Env{Network: tt.net}
+			if env.Network == nil {
+				env.Network = probetest.New()
+			}
+			var got []int64
+			env.Planned = func(n int64) { got = append(got, n) }
+			if out := runCmd(t, env, "", append(short, tt.args...)...); out.code == ExitUsage {
+				t.Fatalf("usage error: %s", out.stderr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Planned calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -23,6 +23,14 @@ import (
 // about 1.7 KiB) with room to spare.
 const probeHeapBound = 2 << 10
 
+// unplanned withdraws the bound given to Env.Planned: the run fell back to
+// connect(2), whose probes the bound does not cover.
+func unplanned(env Env) {
+	if env.Planned != nil {
+		env.Planned(-1)
+	}
+}
+
 // runFunc probes targets and emits each result from one goroutine: the
 // shape of (*probe.Prober).Run and (*kconnect.Prober).Run.
 type runFunc func(ctx context.Context, targets []probe.Target, emit func(*probe.Result)) error
@@ -106,10 +114,11 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if err != nil {
 		return err
 	}
-	if env.Planned != nil && !o.JSON && o.JUnit == "" {
+	if env.Planned != nil && !o.JSON && o.JUnit == "" && o.Mode != ModeConnect {
 		// Text and NDJSON stream each result out; what stays is the
 		// probe's state, about 1.7 KiB measured on a 65,535-port sweep.
-		// A document (--json, --junit) holds every result: no bound here.
+		// A document (--json, --junit) holds every result, and connect(2)
+		// probes cost what the net package allocates: no bound for them.
 		env.Planned(int64(len(targets)) * int64(o.Count) * probeHeapBound)
 	}
 	if _, err := probe.New(cfg); err != nil {
@@ -199,9 +208,11 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 			if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && errors.Is(err, os.ErrPermission) {
 				fmt.Fprintf(s.Err, "tcpprobe: notice: raw sockets are not allowed (%v); using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline. For raw probing run as root or: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", ee.Err)
 				mode = ModeConnect
+				unplanned(env)
 			} else if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && ee.Fallback {
 				fmt.Fprintf(s.Err, "tcpprobe: notice: %v; using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline\n", ee.Err)
 				mode = ModeConnect
+				unplanned(env)
 			} else {
 				if err != nil {
 					runErr = err
