@@ -27,6 +27,7 @@ func benchProber(tb testing.TB, n int) *Prober {
 		tb.Fatal(err)
 	}
 	p.probes = make(map[tuple]*entry, n)
+	p.slab = probeSlab{s: newSlab(n)} // as Run lays probes out
 	p.ready = make(chan struct{}, 1)
 	p.slot = make(chan struct{}, 1)
 	p.wake = make(chan struct{}, 1)

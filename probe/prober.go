@@ -306,20 +306,23 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	}
 	defer p.releasePorts()
 
+	// The probes' memory is faulted in while routes are looked up and
+	// links set up, which mostly wait on the kernel.
+	slabc := make(chan []probeState, 1)
+	go func() { slabc <- newSlab(len(targets)) }()
+
 	// Routes first: they tell which links to open and which addresses the
 	// links' filters must pass.
 	plan := make([]planned, len(targets))
 	addrs := map[int][]netip.Addr{}
 	ifis := map[int]net.Interface{}
 	var last *routeResult
-	routable := 0 // probes that will need state
 	for i := range targets {
 		t := &targets[i]
 		// Consecutive targets mostly share an address (HOST -p PORTS):
 		// only a new address costs a lookup and a filter check.
 		if last != nil && last.r.Dst == t.Addr.Addr() && last.err == nil {
 			plan[i] = planned{t: t, rt: last}
-			routable++
 			continue
 		}
 		rt := p.route(t.Addr.Addr())
@@ -328,7 +331,6 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 		if rt.err != nil {
 			continue
 		}
-		routable++
 		r := &rt.r
 		if r.Local {
 			if err := rawsock.CheckLoopback(r.Dst); err != nil {
@@ -341,8 +343,6 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 			addrs[idx] = append(addrs[idx], r.Src)
 		}
 	}
-	slabc := make(chan []probeState, 1)
-	go func() { slabc <- newSlab(routable) }()
 	links, err := p.openLinks(ifis, addrs)
 	if err != nil {
 		return err
@@ -703,9 +703,8 @@ func (p *Prober) register(pl *planned, ls *linkState, mac net.HardwareAddr) (*en
 	if err != nil {
 		return nil, err
 	}
-	e := p.slab.take()
-	e.m.init(p.cfg.Profile, local, pl.t.Addr, randomISS())
-	e.link, e.hidx = ls, -1
+	e := p.slab.take(p.cfg.Profile, local, pl.t.Addr, randomISS())
+	e.link = ls
 	if len(mac) == 6 {
 		e.hasMAC = true
 		copy(e.mac[:], mac)

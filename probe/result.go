@@ -72,22 +72,23 @@ const (
 	IgnoredAfterDecision = "late"              // arrived after the outcome was decided
 )
 
-// Event is one packet sent or seen, with its time and what it did.
+// Event is one packet sent or seen, with its time and what it did. Its
+// fields are ordered largest first, so it takes 120 bytes, not 136.
 type Event struct {
 	Time       time.Time
+	From       netip.Addr // sender, for received events
+	Reason     string     // ICMP message name, e.g. icmp-host-unreachable
+	Effect     Effect
+	Why        string // for EffectIgnored
+	Errno      syscall.Errno
+	Seq, Ack   uint32
 	Dir        Direction
 	Flags      wire.Flags // TCP flags, for TCP events
-	Seq, Ack   uint32
-	From       netip.Addr // sender, for received events
 	TTL        uint8      // received TTL / hop limit
 	ICMPType   uint8
 	ICMPCode   uint8
 	ICMP       bool
-	Reason     string // ICMP message name, e.g. icmp-host-unreachable
-	Errno      syscall.Errno
-	Effect     Effect
-	Why        string // for EffectIgnored
-	Retransmit bool   // a SYN after the first
+	Retransmit bool // a SYN after the first
 }
 
 // SYNACK is what the target's SYN-ACK said about it.

@@ -1,24 +1,44 @@
 package probe
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+	"time"
+	"unsafe"
+)
 
 func TestSlabTake(t *testing.T) {
+	local := netip.MustParseAddrPort("198.18.1.2:40000")
+	remote := netip.MustParseAddrPort("198.18.2.2:80")
 	for _, n := range []int{0, 1, 3} {
 		sl := probeSlab{s: newSlab(n)}
 		seen := map[*entry]bool{}
 		for i := 0; i < n+2; i++ { // two past the slab: allocated one by one
-			e := sl.take()
-			if e.m == nil || e.hidx != -1 || e.link != nil || e.m.iss != 0 || e.m.done {
-				t.Fatalf("n=%d take %d: not a fresh entry: %+v", n, i, e)
+			e := sl.take(Classic(), local, remote, uint32(i))
+			r := e.m.Result()
+			if e.m == nil || e.hidx != -1 || e.link != nil || e.m.ISS() != uint32(i) || e.m.Done() ||
+				r.Addr != remote.Addr() || r.SrcPort != local.Port() || len(r.Events) != 0 || len(r.Attempts) != 0 {
+				t.Fatalf("n=%d take %d: not a fresh probe: entry %+v result %+v", n, i, e, r)
 			}
 			if seen[e] {
 				t.Fatalf("n=%d take %d: entry handed out twice", n, i)
 			}
 			seen[e] = true
-			e.hidx = 7 // a later take must not see this
+			// Fill past the slab's room: a later take must see none of it.
+			e.hidx = 7
+			e.m.Start(time.Unix(1, 0))
+			r.Events = append(r.Events, Event{}, Event{}, Event{})
 		}
 	}
 	if got := len(newSlab(slabMax + 10)); got != slabMax {
 		t.Errorf("newSlab(slabMax+10) has %d states, want %d", got, slabMax)
+	}
+}
+
+// TestEventSize keeps Event at 120 bytes: two of them live in every probe
+// state of a sweep.
+func TestEventSize(t *testing.T) {
+	if n := unsafe.Sizeof(Event{}); n != 120 {
+		t.Errorf("Event is %d bytes, want 120 (order fields largest first)", n)
 	}
 }
