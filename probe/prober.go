@@ -238,6 +238,7 @@ func (e *EnvError) Unwrap() error { return e.Err }
 type planned struct {
 	t  *Target
 	rt *routeResult
+	i  int // t's index in Run's targets
 }
 
 // RateMax asks for the fastest rate at which every answer is still caught:
@@ -322,11 +323,11 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 		// Consecutive targets mostly share an address (HOST -p PORTS):
 		// only a new address costs a lookup and a filter check.
 		if last != nil && last.r.Dst == t.Addr.Addr() && last.err == nil {
-			plan[i] = planned{t: t, rt: last}
+			plan[i] = planned{t: t, rt: last, i: i}
 			continue
 		}
 		rt := p.route(t.Addr.Addr())
-		plan[i] = planned{t: t, rt: rt}
+		plan[i] = planned{t: t, rt: rt, i: i}
 		last = rt
 		if rt.err != nil {
 			continue
@@ -712,7 +713,7 @@ func (p *Prober) register(pl *planned, ls *linkState, mac net.HardwareAddr) (*en
 	e.key = tuple{local: local.Addr(), remote: pl.t.Addr.Addr(), lport: local.Port(), rport: pl.t.Addr.Port()}
 	e.dropsAt = ls.drops
 	res := e.m.Result()
-	res.Target, res.Interface, res.Expect = pl.t.Name, ls.ifi.Name, pl.t.Expect
+	res.Target, res.Index, res.Interface, res.Expect = pl.t.Name, pl.i, ls.ifi.Name, pl.t.Expect
 	p.probes[e.key] = e
 	return e, nil
 }
@@ -821,7 +822,7 @@ func (p *Prober) routeFailure(pl *planned) *Result {
 func (p *Prober) localResult(pl *planned, o Outcome, errno syscall.Errno, reason string) *Result {
 	now := p.now()
 	r := &Result{
-		Target: pl.t.Name, Addr: pl.t.Addr.Addr(), Port: pl.t.Addr.Port(),
+		Target: pl.t.Name, Index: pl.i, Addr: pl.t.Addr.Addr(), Port: pl.t.Addr.Port(),
 		Interface: pl.rt.r.Interface.Name, Src: pl.rt.r.Src,
 		Profile: p.cfg.Profile.Name, Schedule: p.cfg.Profile.Schedule, ICMP: p.cfg.Profile.ICMP,
 		Outcome: o, Errno: errno, Reason: reason, Started: now, Finished: now, Expect: pl.t.Expect,
@@ -992,7 +993,7 @@ func (p *Prober) finishLocked(e *entry) (again bool) {
 				local := netip.AddrPortFrom(e.key.local, e.key.lport)
 				m := NewMachine(p.cfg.Profile, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
 				r := m.Result()
-				r.Target, r.Interface, r.Expect = res.Target, res.Interface, res.Expect
+				r.Target, r.Index, r.Interface, r.Expect = res.Target, res.Index, res.Interface, res.Expect
 				e.m = m
 				e.dropsAt = e.link.drops
 				e.m.Start(p.now())

@@ -109,6 +109,11 @@ func TestProberOutcomes(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", name, diff)
 		}
 	}
+	for i, tg := range targets {
+		if r := got[tg.Name]; r != nil && r.Index != i {
+			t.Errorf("%s: Index %d, want %d (its place in the targets)", tg.Name, r.Index, i)
+		}
+	}
 	if fake.HeldPorts() != 0 {
 		t.Errorf("%d source ports still held after Run", fake.HeldPorts())
 	}

@@ -104,6 +104,7 @@ type SYNACK struct {
 // Result is everything one probe learned.
 type Result struct {
 	Target    string // as the user gave it
+	Index     int    // the target's position in the slice given to Run
 	Addr      netip.Addr
 	Port      uint16
 	Interface string

@@ -308,11 +308,9 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 	if mode == report.ModeRaw {
 		r.rawRounds++
 	}
-	// Input order holds results back until their predecessors are out;
-	// finish order (--ndjson's default) needs neither index nor queue.
-	// The index is built at the first result out of order, not before the
-	// first probe: it costs milliseconds for a sweep.
-	var index map[netip.AddrPort]int
+	// Input order holds results back until their predecessors are out
+	// (a result's Index is its target's place); finish order (--ndjson's
+	// default) needs no queue.
 	var held []*probe.Result
 	if r.order != OrderFinish {
 		held = make([]*probe.Result, len(r.targets))
@@ -340,20 +338,9 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 			write(res)
 			return
 		}
-		// Results mostly come in input order: try the next one first.
-		ap := netip.AddrPortFrom(res.Addr, res.Port)
-		i, ok := next, next < len(r.targets) && r.targets[next].Addr == ap
-		if !ok {
-			if index == nil {
-				index = make(map[netip.AddrPort]int, len(r.targets))
-				for i, t := range r.targets {
-					index[t.Addr] = i
-				}
-			}
-			i, ok = index[ap]
-		}
-		if !ok {
-			write(res)
+		i := res.Index
+		if i < next || i >= len(held) || held[i] != nil {
+			write(res) // not a place in this round: out at once
 			return
 		}
 		held[i] = res

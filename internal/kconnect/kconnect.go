@@ -53,9 +53,14 @@ func (p *Prober) Run(ctx context.Context, targets []probe.Target, emit func(*pro
 	}
 	go func() {
 		next := time.Now()
-		for _, t := range targets {
+		interrupted := func(i int, t probe.Target) *probe.Result {
+			r := p.result(t, time.Now(), probe.Interrupted, syscall.EINTR, probe.ReasonInterrupted)
+			r.Index = i
+			return r
+		}
+		for i, t := range targets {
 			if ctx.Err() != nil {
-				results <- p.result(t, time.Now(), probe.Interrupted, syscall.EINTR, probe.ReasonInterrupted)
+				results <- interrupted(i, t)
 				continue
 			}
 			if gap > 0 {
@@ -71,12 +76,13 @@ func (p *Prober) Run(ctx context.Context, targets []probe.Target, emit func(*pro
 				select {
 				case sem <- struct{}{}:
 				case <-ctx.Done():
-					results <- p.result(t, time.Now(), probe.Interrupted, syscall.EINTR, probe.ReasonInterrupted)
+					results <- interrupted(i, t)
 					continue
 				}
 			}
 			go func() {
 				r := p.connect(ctx, t)
+				r.Index = i
 				if sem != nil {
 					<-sem
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func TestRunLoopback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = New(Config{Profile: p, Concurrency: 1}).Run(ctx, []probe.Target{{Name: "open", Addr: open}, {Name: "closed", Addr: closed}}, func(r *probe.Result) {
-		got[r.Target] = string(r.Outcome) + " " + probe.ErrnoName(r.Errno)
+		got[r.Target] = string(r.Outcome) + " " + probe.ErrnoName(r.Errno) + " " + strconv.Itoa(r.Index)
 		if r.Outcome == probe.Open && (r.RTT <= 0 || !r.Teardown || r.SrcPort == 0) {
 			t.Errorf("open result lacks RTT, teardown or source port: %+v", r)
 		}
@@ -65,7 +66,7 @@ func TestRunLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]string{"open": "open ", "closed": "refused ECONNREFUSED"}, got); diff != "" {
+	if diff := cmp.Diff(map[string]string{"open": "open  0", "closed": "refused ECONNREFUSED 1"}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
