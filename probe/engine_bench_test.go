@@ -26,7 +26,7 @@ func benchProber(tb testing.TB, n int) *Prober {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p.probes = make(map[tuple]*entry, n)
+	p.probes = make(map[demuxKey]*entry, n)
 	p.slab = probeSlab{s: newSlab(n)} // as Run lays probes out
 	p.ready = make(chan struct{}, 1)
 	p.slot = make(chan struct{}, 1)
@@ -58,7 +58,7 @@ func BenchmarkOnPacket(b *testing.B) {
 	for i := range pkts {
 		k := tuple{local: benchLocal, remote: benchRemote, lport: 40000, rport: uint16(i + 1)}
 		spec := wire.SegmentSpec{Src: benchRemote, Dst: benchLocal, TTL: 63, SrcPort: k.rport, DstPort: k.lport,
-			Ack: p.probes[k].m.ISS() + 1, Flags: wire.RST | wire.ACK}
+			Ack: p.probes[k.demux()].m.ISS() + 1, Flags: wire.RST | wire.ACK}
 		buf := make([]byte, wire.MaxSegmentLen)
 		m, err := wire.EncodeSegment(buf, &spec)
 		if err != nil {

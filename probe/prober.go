@@ -90,6 +90,25 @@ type tuple struct {
 	lport, rport  uint16
 }
 
+// demuxKey is a 4-tuple as the demultiplexer keys it: 38 bytes without
+// pointers or padding, hashed and compared as one block of memory (a
+// tuple, with netip.Addr's zone pointer and padding, takes a field-by-field
+// hash). v6 keeps an IPv4 address apart from its IPv4-mapped IPv6 twin;
+// zones play no part (a probe's link fixes its interface).
+type demuxKey struct {
+	local, remote [16]byte
+	lport, rport  uint16
+	v6            uint16 // 1 for IPv6
+}
+
+func (t tuple) demux() demuxKey {
+	k := demuxKey{local: t.local.As16(), remote: t.remote.As16(), lport: t.lport, rport: t.rport}
+	if t.local.Is6() {
+		k.v6 = 1
+	}
+	return k
+}
+
 // entry is one registered probe.
 type entry struct {
 	m        *Machine
@@ -147,7 +166,7 @@ type Prober struct {
 	recvWG    sync.WaitGroup
 
 	mu        sync.Mutex
-	probes    map[tuple]*entry
+	probes    map[demuxKey]*entry
 	timers    timerHeap
 	base      time.Time // timer heap times are offsets from it
 	wake      chan struct{}
@@ -275,7 +294,7 @@ const WhyReceiveDrops = "receive-drops"
 // *EnvError means the probing could not start at all.
 func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) error {
 	p.mu.Lock()
-	p.probes = make(map[tuple]*entry, len(targets))
+	p.probes = make(map[demuxKey]*entry, len(targets))
 	p.finished = nil
 	p.inflight = 0
 	p.timers = p.timers[:0]
@@ -714,7 +733,7 @@ func (p *Prober) register(pl *planned, ls *linkState, mac net.HardwareAddr) (*en
 	e.dropsAt = ls.drops
 	res := e.m.Result()
 	res.Target, res.Index, res.Interface, res.Expect = pl.t.Name, pl.i, ls.ifi.Name, pl.t.Expect
-	p.probes[e.key] = e
+	p.probes[e.key.demux()] = e
 	return e, nil
 }
 
@@ -905,7 +924,7 @@ func (p *Prober) localPortLocked(pl *planned) (netip.AddrPort, error) {
 	}
 	for _, port := range pool.ports {
 		// p.probes keeps every 4-tuple of the run: it is the used set.
-		if _, used := p.probes[key(port)]; !used {
+		if _, used := p.probes[key(port).demux()]; !used {
 			return netip.AddrPortFrom(src, port), nil
 		}
 	}
@@ -1244,7 +1263,7 @@ func (p *Prober) onPackets(rx *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo)
 	p.stats.Unmatched += unmatched
 	for i := range rx.pkts {
 		rp := &rx.pkts[i]
-		e := p.probes[rp.key]
+		e := p.probes[rp.key.demux()]
 		if e == nil {
 			p.stats.Unmatched++
 			continue

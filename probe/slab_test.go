@@ -42,3 +42,26 @@ func TestEventSize(t *testing.T) {
 		t.Errorf("Event is %d bytes, want 120 (order fields largest first)", n)
 	}
 }
+
+// TestDemuxKey: the key keeps what tells probes apart (addresses,
+// ports, family) and drops the zone.
+func TestDemuxKey(t *testing.T) {
+	v4 := tuple{local: netip.MustParseAddr("198.18.1.2"), remote: netip.MustParseAddr("198.18.2.2"), lport: 40000, rport: 80}
+	mapped := tuple{local: netip.MustParseAddr("::ffff:198.18.1.2"), remote: netip.MustParseAddr("::ffff:198.18.2.2"), lport: 40000, rport: 80}
+	ll := tuple{local: netip.MustParseAddr("fe80::1%c0"), remote: netip.MustParseAddr("fe80::2%c0"), lport: 1, rport: 2}
+	llNoZone := tuple{local: netip.MustParseAddr("fe80::1"), remote: netip.MustParseAddr("fe80::2"), lport: 1, rport: 2}
+	other := v4
+	other.rport = 81
+	if v4.demux() == mapped.demux() {
+		t.Error("an IPv4 4-tuple and its IPv4-mapped IPv6 twin share a key")
+	}
+	if v4.demux() == other.demux() {
+		t.Error("4-tuples that differ in a port share a key")
+	}
+	if ll.demux() != llNoZone.demux() {
+		t.Error("a zone changed the key")
+	}
+	if n := unsafe.Sizeof(demuxKey{}); n != 38 {
+		t.Errorf("demuxKey is %d bytes, want 38 (no padding)", n)
+	}
+}
