@@ -593,17 +593,20 @@ func (p *Prober) deliverUnlocked(r *Result) {
 
 // launch starts every planned probe, honouring Rate (a token bucket) and
 // the window of probes in flight (Concurrency, or the adaptive window of
-// RateMax), and sends first SYNs in batches from one worker per P
-// (GOMAXPROCS): on a veth path each send carries the packet through the
-// peers' stacks inside the system call, so parallel senders use every CPU.
-// The command sets one P more than CPUs, so a CPU never waits for a sender
-// between its system calls. A target whose probe cannot start gets its
-// local-error result here; one whose next hop is still being resolved
-// starts from its own goroutine once it is.
+// RateMax), and sends first SYNs in batches from GOMAXPROCS-1 workers: on
+// a veth path each send carries the packet through the peers' stacks
+// inside the system call, so parallel senders use every CPU. The command
+// sets GOMAXPROCS to CPUs+2, so one sender more than CPUs keeps every CPU
+// busy while a sender is between calls, and one P is left for the rest. A
+// target whose probe cannot start gets its local-error result here; one
+// whose next hop is still being resolved starts from its own goroutine
+// once it is.
 func (p *Prober) launch(ctx context.Context, plan []planned, links map[int]*linkState, wg *sync.WaitGroup) {
 	l := &launcher{p: p, plan: plan, links: links, wg: wg}
 	l.pace.init(p.cfg.Rate, p.now())
-	workers := min(runtime.GOMAXPROCS(0), (len(plan)+rawsock.MaxBatch-1)/rawsock.MaxBatch)
+	// Senders hold their P through each sendmmsg (rawsock.WriteIPBatch):
+	// one P stays free for the receive loop, the timers and the output.
+	workers := min(max(1, runtime.GOMAXPROCS(0)-1), (len(plan)+rawsock.MaxBatch-1)/rawsock.MaxBatch)
 	var all sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		all.Add(1)

@@ -33,9 +33,17 @@ type batchWriter struct {
 	fn     func(fd uintptr) bool
 }
 
+// write sends the batch's unsent packets. It enters the kernel with
+// RawSyscall: the socket is non-blocking, so sendmmsg never sleeps, but on
+// a veth path it runs for hundreds of microseconds (the kernel carries each
+// frame through the peers' stacks inside the call), and a plain Syscall
+// lets the runtime hand the sender's P to another thread each time: ~7,000
+// context switches in a 65,535-port sweep. A caller that sends from
+// several goroutines leaves a P free for its other work (probe.Prober
+// does).
 func (b *batchWriter) write(fd uintptr) bool {
 	for b.off < b.n {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.msgs[b.off])), uintptr(b.n-b.off), 0, 0, 0)
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.msgs[b.off])), uintptr(b.n-b.off), 0, 0, 0)
 		switch e {
 		case 0:
 			b.off += int(r)

@@ -14,8 +14,12 @@ import (
 )
 
 // sweep runs the Prober itself over every port of host, so a profile shows
-// the engine without the command line's output.
+// the engine without the command line's output. It runs with the Ps the
+// command sets (CPUs+2) unless GOMAXPROCS is set.
 func sweep(host, schedule, rate, profile string) error {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 2)
+	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {
 		return err
