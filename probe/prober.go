@@ -294,7 +294,7 @@ const WhyReceiveDrops = "receive-drops"
 // *EnvError means the probing could not start at all.
 func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) error {
 	p.mu.Lock()
-	p.probes = make(map[demuxKey]*entry, len(targets))
+	p.probes = nil // made with the slab, below
 	p.finished = nil
 	p.inflight = 0
 	p.timers = p.timers[:0]
@@ -326,10 +326,15 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	}
 	defer p.releasePorts()
 
-	// The probes' memory is faulted in while routes are looked up and
-	// links set up, which mostly wait on the kernel.
-	slabc := make(chan []probeState, 1)
-	go func() { slabc <- newSlab(len(targets)) }()
+	// The probes' memory (states, demultiplexer) is made and faulted in
+	// while routes are looked up and links set up, which mostly wait on
+	// the kernel.
+	type mem struct {
+		slab   []probeState
+		probes map[demuxKey]*entry
+	}
+	memc := make(chan mem, 1)
+	go func() { memc <- mem{newSlab(len(targets)), make(map[demuxKey]*entry, len(targets))} }()
 
 	// Routes first: they tell which links to open and which addresses the
 	// links' filters must pass.
@@ -363,16 +368,18 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 			addrs[idx] = append(addrs[idx], r.Src)
 		}
 	}
+	hops := p.startNextHops(ctx)
 	links, err := p.openLinks(ifis, addrs)
 	if err != nil {
 		return err
 	}
-	if err := p.becomeReady(ctx, plan); err != nil {
+	if err := p.becomeReady(ctx, hops); err != nil {
 		return err
 	}
 
+	m := <-memc
 	p.mu.Lock()
-	p.slab = probeSlab{s: <-slabc}
+	p.slab, p.probes = probeSlab{s: m.slab}, m.probes
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
@@ -507,31 +514,38 @@ func (p *Prober) receive(rctx context.Context, ls *linkState) {
 	}
 }
 
-// becomeReady calls Config.Ready once in the Prober's life: first it
-// resolves the next hop of every target of plan, the last step that needs
-// privilege.
-func (p *Prober) becomeReady(ctx context.Context, plan []planned) error {
+// startNextHops starts resolving the next hop of every route of this Run
+// (each destination address has one) and returns them, so they resolve
+// while the links are set up; only before Config.Ready, which waits for
+// them. Otherwise the launch starts each as it comes to it.
+func (p *Prober) startNextHops(ctx context.Context) []*neighResult {
 	if p.cfg.Ready == nil || p.readyDone {
 		return nil
 	}
-	var waits []*neighResult
-	seen := map[neighKey]bool{}
+	var hops []*neighResult
+	seen := map[*neighResult]bool{}
 	p.mu.Lock()
-	for i := range plan {
-		pl := &plan[i]
-		if pl.rt.err != nil {
+	defer p.mu.Unlock()
+	for _, rt := range p.routes {
+		if rt.err != nil {
 			continue
 		}
-		k := neighKey{pl.rt.r.Interface.Index, pl.rt.r.NextHop}
-		if seen[k] {
-			continue
+		if nr, _ := p.nextHopReady(ctx, rt.r); !seen[nr] {
+			seen[nr] = true
+			hops = append(hops, nr)
 		}
-		seen[k] = true
-		p.nextHopReady(ctx, pl.rt.r)
-		waits = append(waits, p.neigh[k])
 	}
-	p.mu.Unlock()
-	for _, nr := range waits {
+	return hops
+}
+
+// becomeReady calls Config.Ready once in the Prober's life, once the next
+// hops of the first Run (hops, from startNextHops) are resolved: the last
+// step that needs privilege.
+func (p *Prober) becomeReady(ctx context.Context, hops []*neighResult) error {
+	if p.cfg.Ready == nil || p.readyDone {
+		return nil
+	}
+	for _, nr := range hops {
 		select {
 		case <-nr.done:
 		case <-ctx.Done():
