@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -389,5 +390,30 @@ func TestRoundsRouteAfresh(t *testing.T) {
 		if got != w {
 			t.Errorf("round %d: %s, want %s", round+1, got, w)
 		}
+	}
+}
+
+// TestPortSharedByDistinctTargets: probes to different ports of one host
+// share a source port whatever their order; the ascending shortcut and
+// the demultiplexer's check agree.
+func TestPortSharedByDistinctTargets(t *testing.T) {
+	for _, order := range []string{"ascending", "descending"} {
+		t.Run(order, func(t *testing.T) {
+			var targets []probe.Target
+			for port := uint16(1000); port < 1100; port++ {
+				targets = append(targets, target(probetest.Server4, port))
+			}
+			if order == "descending" {
+				slices.Reverse(targets)
+			}
+			got := runAll(t, probe.Config{Profile: short(t), Network: probetest.New()}, targets)
+			ports := map[uint16]bool{}
+			for _, r := range got {
+				ports[r.SrcPort] = true
+			}
+			if len(got) != 100 || len(ports) != 1 {
+				t.Errorf("%d results over %d source ports, want 100 over 1", len(got), len(ports))
+			}
+		})
 	}
 }
