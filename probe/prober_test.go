@@ -417,3 +417,27 @@ func TestPortSharedByDistinctTargets(t *testing.T) {
 		})
 	}
 }
+
+// TestRingForSweeps: a Run of a few probes opens its link on the socket
+// queue (no ring to set up and tear down); a sweep gets a receive ring.
+func TestRingForSweeps(t *testing.T) {
+	for _, tt := range []struct {
+		n         int
+		wantQueue bool
+	}{{1, true}, {1023, true}, {1024, false}} {
+		t.Run(fmt.Sprint(tt.n), func(t *testing.T) {
+			fake := probetest.New()
+			var targets []probe.Target
+			for port := 1; port <= tt.n; port++ {
+				targets = append(targets, target(probetest.Server4, uint16(port)))
+			}
+			if got := runAll(t, probe.Config{Profile: short(t), Network: fake}, targets); len(got) != tt.n {
+				t.Fatalf("%d results, want %d", len(got), tt.n)
+			}
+			cfgs := fake.LinkConfigs()
+			if len(cfgs) != 1 || cfgs[0].SocketQueue != tt.wantQueue {
+				t.Errorf("links opened: %+v, want one with SocketQueue %v", cfgs, tt.wantQueue)
+			}
+		})
+	}
+}

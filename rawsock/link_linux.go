@@ -183,10 +183,12 @@ func (l *Link) setup(cfg LinkConfig) error {
 	}
 	// Received frames go to a TPACKET_V3 ring, set up before any probe
 	// can provoke a reply (a frame that reached the socket queue first
-	// would never be read). A kernel that refuses one leaves the socket
-	// queue, read with recvmsg(2)/recvmmsg(2).
-	if rg, err := l.setupRing(); err == nil {
-		l.ring = rg
+	// would never be read). A kernel that refuses one, or cfg.SocketQueue,
+	// leaves the socket queue, read with recvmsg(2)/recvmmsg(2).
+	if !cfg.SocketQueue {
+		if rg, err := l.setupRing(); err == nil {
+			l.ring = rg
+		}
 	}
 	r := &l.recv
 	r.buf = make([]byte, 1<<16+l.hdrLen+64)

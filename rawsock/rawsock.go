@@ -86,6 +86,12 @@ type LinkConfig struct {
 	// RecvBuffer is the socket receive buffer in bytes (SO_RCVBUFFORCE, or
 	// SO_RCVBUF without CAP_NET_ADMIN); 0 means DefaultRecvBuffer.
 	RecvBuffer int
+	// SocketQueue reads replies from the socket queue instead of a
+	// TPACKET_V3 ring. The ring keeps up with hundreds of thousands of
+	// replies a second, but setting it up waits for an RCU grace period
+	// and tearing it down for another (about 8 ms each here): a link for
+	// a few probes is quicker without.
+	SocketQueue bool
 
 	// keepOutgoing leaves PACKET_IGNORE_OUTGOING unset so tests can prove
 	// the BPF program alone rejects outgoing frames.

@@ -331,10 +331,22 @@ func (c *collector) waitSynAck(t testing.TB, src netip.Addr, sport uint16, iss u
 }
 
 func TestLinkSYN(t *testing.T) {
+	for _, queue := range []bool{false, true} {
+		name := map[bool]string{false: "ring", true: "socket-queue"}[queue]
+		t.Run(name, func(t *testing.T) { testLinkSYN(t, queue) })
+	}
+}
+
+// testLinkSYN sends a SYN per family and reads the SYN-ACK through a
+// receive ring, or through the socket queue when queue is set.
+func testLinkSYN(t *testing.T, queue bool) {
 	n := newTestNet(t)
 	listen(t, n, true, addrB4, 80)
 	listen(t, n, true, addrB6, 80)
-	l := openLink(t, n, "a0", LinkConfig{Addrs: []netip.Addr{addrA4, addrA6}})
+	l := openLink(t, n, "a0", LinkConfig{Addrs: []netip.Addr{addrA4, addrA6}, SocketQueue: queue})
+	if hasRing := l.ring != nil; hasRing == queue {
+		t.Fatalf("SocketQueue %v: link has a ring: %v", queue, hasRing)
+	}
 	if diff := cmp.Diff("a0", l.Interface().Name); diff != "" {
 		t.Errorf("Interface (-want +got):\n%s", diff)
 	}

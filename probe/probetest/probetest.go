@@ -174,11 +174,23 @@ func (n *Network) HeldPorts() int {
 
 // OpenLink returns a fake link whose peer answers by port.
 func (n *Network) OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (probe.Link, error) {
-	l := &Link{net: n, in: make(chan []byte, 1024), done: make(chan struct{})}
+	l := &Link{net: n, cfg: cfg, in: make(chan []byte, 1024), done: make(chan struct{})}
 	n.mu.Lock()
 	n.links = append(n.links, l)
 	n.mu.Unlock()
 	return l, nil
+}
+
+// LinkConfigs returns the configuration of every link opened so far, in
+// order.
+func (n *Network) LinkConfigs() []rawsock.LinkConfig {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []rawsock.LinkConfig
+	for _, l := range n.links {
+		out = append(out, l.cfg)
+	}
+	return out
 }
 
 // Sent returns every segment written so far.
@@ -191,6 +203,7 @@ func (n *Network) Sent() []Sent {
 // Link is a fake link.
 type Link struct {
 	net  *Network
+	cfg  rawsock.LinkConfig
 	in   chan []byte
 	done chan struct{}
 	once sync.Once
