@@ -139,3 +139,60 @@ func TestAppendMsMatchesJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONStreamMatchesEncoder: the streamed document is byte for byte
+// what encoding/json's Encoder (indent "  ") writes for the whole
+// Document, with or without results, summaries and stats.
+func TestJSONStreamMatchesEncoder(t *testing.T) {
+	entries := encodeEntries()
+	sums := []Summary{{Target: "198.18.2.2:80", Address: "198.18.2.2", Port: 80, Sent: 2, Open: 1, LossPct: 50,
+		Outcomes: map[string]int{"open": 1, "refused": 1}, Met: 1, RTT: &RTTStats{MinMs: 0.5, AvgMs: 0.5, MaxMs: 0.5}}}
+	stats := &Stats{Unmatched: 3, Dropped: 1}
+	tests := []struct {
+		name    string
+		entries []Entry
+		sums    []Summary
+		stats   *Stats
+	}{
+		{"empty", nil, nil, nil},
+		{"empty with stats", nil, nil, stats},
+		{"one", entries[:1], nil, nil},
+		{"all", entries, nil, stats},
+		{"all with summaries", entries, sums, stats},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := Document{Schema: Schema, Version: Version, Results: []*Result{}, Summaries: tt.sums, Stats: tt.stats}
+			for _, e := range tt.entries {
+				doc.Results = append(doc.Results, FromEntry(e))
+			}
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(&doc); err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			w := NewJSON(&got)
+			for _, e := range tt.entries {
+				if err := w.Write(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.sums != nil {
+				if err := w.Summarize(tt.sums); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.stats != nil {
+				w.(StatsWriter).SetStats(*tt.stats)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+				t.Errorf("streamed document differs from encoding/json's (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -78,21 +79,59 @@ func (m multi) Close() error {
 }
 
 // NewJSON returns a Writer that prints one JSON document holding every
-// result at Close.
+// result, written out as results come and finished at Close.
 func NewJSON(w io.Writer) Writer { return &jsonWriter{w: w} }
 
+// jsonWriter streams the document: its head and each result as it comes,
+// the summaries and stats at Close, byte for byte what encoding/json's
+// Encoder (indent "  ") writes for the whole Document, without holding
+// every result (a 65,535-port sweep held ~900 MB that way).
 type jsonWriter struct {
-	w   io.Writer
-	doc Document
+	w       io.Writer
+	started bool // the head and `"results": [` are out
+	n       int  // results written
+	line    []byte
+	out     bytes.Buffer
+	sums    []Summary
+	stats   *Stats
+}
+
+// start writes the document's head once.
+func (j *jsonWriter) start() error {
+	if j.started {
+		return nil
+	}
+	j.started = true
+	b := append(j.line[:0], "{\n  \"schema\": "...)
+	b = appendString(b, Schema)
+	b = append(b, ",\n  \"tool_version\": "...)
+	b = appendString(b, Version)
+	b = append(b, ",\n  \"results\": ["...)
+	j.line = b
+	_, err := j.w.Write(b)
+	return err
 }
 
 func (j *jsonWriter) Write(e Entry) error {
-	j.doc.Results = append(j.doc.Results, FromEntry(e))
-	return nil
+	if err := j.start(); err != nil {
+		return err
+	}
+	j.line = AppendEntry(j.line[:0], e)
+	j.out.Reset()
+	if j.n > 0 {
+		j.out.WriteByte(',')
+	}
+	j.out.WriteString("\n    ")
+	if err := json.Indent(&j.out, j.line[:len(j.line)-1], "    ", "  "); err != nil {
+		return err
+	}
+	j.n++
+	_, err := j.w.Write(j.out.Bytes())
+	return err
 }
 
 func (j *jsonWriter) Summarize(s []Summary) error {
-	j.doc.Summaries = s
+	j.sums = s
 	return nil
 }
 
@@ -102,7 +141,7 @@ type StatsWriter interface {
 	SetStats(s Stats)
 }
 
-func (j *jsonWriter) SetStats(s Stats) { j.doc.Stats = &s }
+func (j *jsonWriter) SetStats(s Stats) { j.stats = &s }
 
 func (m multi) SetStats(s Stats) {
 	for _, w := range m {
@@ -112,14 +151,34 @@ func (m multi) SetStats(s Stats) {
 	}
 }
 
+// Close ends the results and writes the summaries and stats, the fields
+// that follow them in Document.
 func (j *jsonWriter) Close() error {
-	j.doc.Schema, j.doc.Version = Schema, Version
-	if j.doc.Results == nil {
-		j.doc.Results = []*Result{}
+	if err := j.start(); err != nil {
+		return err
 	}
-	enc := json.NewEncoder(j.w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(&j.doc); err != nil {
+	j.out.Reset()
+	if j.n > 0 {
+		j.out.WriteString("\n  ")
+	}
+	j.out.WriteByte(']')
+	for _, f := range []struct {
+		name string
+		v    any
+		set  bool
+	}{{"summaries", j.sums, len(j.sums) > 0}, {"stats", j.stats, j.stats != nil}} {
+		if !f.set {
+			continue
+		}
+		v, err := json.MarshalIndent(f.v, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		j.out.WriteString(",\n  \"" + f.name + "\": ")
+		j.out.Write(v)
+	}
+	j.out.WriteString("\n}\n")
+	if _, err := j.w.Write(j.out.Bytes()); err != nil {
 		return err
 	}
 	return flush(j.w)

@@ -649,7 +649,7 @@ func TestManPagesFresh(t *testing.T) {
 }
 
 // TestPlanned: the command is told the heap bound of a streamed raw run
-// (targets × count × probeHeapBound), none for a document or connect(2),
+// (targets × count × probeHeapBound), none for JUnit or connect(2),
 // and the bound is withdrawn when the run falls back to connect(2).
 func TestPlanned(t *testing.T) {
 	open, _ := loopbackPorts(t)
@@ -661,7 +661,8 @@ func TestPlanned(t *testing.T) {
 	}{
 		{"text", nil, []string{"-p", "80,81", probetest.Server4.String()}, []int64{2 * probeHeapBound}},
 		{"ndjson, -c 3", nil, []string{"--ndjson", "-c", "3", "--interval", "1ms", tgt(probetest.Server4, 80)}, []int64{3 * probeHeapBound}},
-		{"json", nil, []string{"--json", tgt(probetest.Server4, 80)}, nil},
+		{"json", nil, []string{"--json", tgt(probetest.Server4, 80)}, []int64{probeHeapBound}},
+		{"junit", nil, []string{"--junit", filepath.Join(t.TempDir(), "r.xml"), tgt(probetest.Server4, 80)}, nil},
 		{"connect", loopbackNet{deniedNet{probetest.New()}}, []string{"--mode", "connect", open}, nil},
 		{"fallback", loopbackNet{deniedNet{probetest.New()}}, []string{open}, []int64{probeHeapBound, -1}},
 	}

@@ -114,10 +114,10 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if err != nil {
 		return err
 	}
-	if env.Planned != nil && !o.JSON && o.JUnit == "" && o.Mode != ModeConnect {
-		// Text and NDJSON stream each result out; what stays is the
-		// probe's state, about 1.7 KiB measured on a 65,535-port sweep.
-		// A document (--json, --junit) holds every result, and connect(2)
+	if env.Planned != nil && o.JUnit == "" && o.Mode != ModeConnect {
+		// Text, NDJSON and the JSON document stream each result out;
+		// what stays is the probe's state, about 1.7 KiB measured on a
+		// 65,535-port sweep. JUnit holds every result, and connect(2)
 		// probes cost what the net package allocates: no bound for them.
 		env.Planned(int64(len(targets)) * int64(o.Count) * probeHeapBound)
 	}
