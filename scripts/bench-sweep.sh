@@ -56,7 +56,8 @@ cleanup() {
 	for ns in "$C" "$R" "$S"; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM # through the EXIT trap: a held lab must not outlive kill
 
 echo "== building tcpprobe and tpbench"
 if [ -n "${TCPPROBE_BIN:-}" ]; then cp "$TCPPROBE_BIN" "$WORK/tcpprobe"; else CGO_ENABLED=0 go build -o "$WORK/tcpprobe" ./cmd/tcpprobe; fi
