@@ -251,9 +251,9 @@ func (e *EnvError) Error() string { return e.Err.Error() }
 // Unwrap returns the underlying error.
 func (e *EnvError) Unwrap() error { return e.Err }
 
-// planned is a target with its route, before its probe starts. Both are
-// pointers: a sweep plans 65,535 targets to one destination, which share
-// one route.
+// planned is a target with its route, before its probe starts. The target
+// and route are pointers: a sweep plans 65,535 targets to one destination,
+// which share one route.
 type planned struct {
 	t  *Target
 	rt *routeResult
