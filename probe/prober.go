@@ -616,9 +616,9 @@ func (p *Prober) deliverUnlocked(r *Result) {
 // the window of probes in flight (Concurrency, or the adaptive window of
 // RateMax), and sends first SYNs in batches from GOMAXPROCS-1 workers: on
 // a veth path each send carries the packet through the peers' stacks
-// inside the system call, so parallel senders use every CPU. The command
-// sets GOMAXPROCS to CPUs+2, so one sender more than CPUs keeps every CPU
-// busy while a sender is between calls, and one P is left for the rest. A
+// inside the system call, so parallel senders use every CPU. With
+// UseSweepProcs one sender more than CPUs keeps every CPU busy while a
+// sender is between calls, and one P is left for the rest. A
 // target whose probe cannot start gets its local-error result here; one
 // whose next hop is still being resolved starts from its own goroutine
 // once it is.

@@ -461,9 +461,6 @@ func netipPort(r *probe.Result) string {
 	return fmt.Sprintf("%s:%d", r.Addr, r.Port)
 }
 
-// fmtDur prints a duration with a precision that suits its size.
-func fmtDur(d time.Duration) string { return string(appendDur(nil, d)) }
-
 // appendDur appends d as "0.493ms" below a millisecond, "12.35ms" below a
 // second, "6.001s" above.
 func appendDur(b []byte, d time.Duration) []byte {

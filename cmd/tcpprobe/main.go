@@ -8,25 +8,16 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"syscall"
 
 	"github.com/tcpprobe/tcpprobe/internal/cli"
+	"github.com/tcpprobe/tcpprobe/probe"
 	"golang.org/x/term"
 )
 
 func main() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		// A sweep's senders spend most of their time inside sendmmsg(2),
-		// where on a veth path the kernel forwards each packet to its
-		// end, and hold their P there (rawsock.WriteIPBatch). The Prober
-		// runs GOMAXPROCS-1 of them: CPUs+2 gives one sender more than
-		// CPUs, to keep every CPU busy while a sender is between calls,
-		// and a P for receiving. 65,535-port lab sweep on 2 CPUs: 0.43 s
-		// with a sender per CPU, 0.335 s so.
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 2)
-	}
+	probe.UseSweepProcs()
 	var env cli.Env
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		// A sweep allocates per probe and keeps most of it to the end:

@@ -15,11 +15,9 @@ import (
 
 // sweep runs the Prober itself over every port of host, so a profile shows
 // the engine without the command line's output. It runs with the Ps the
-// command sets (CPUs+2) unless GOMAXPROCS is set.
+// command sets (probe.UseSweepProcs).
 func sweep(host, schedule, rate, profile string) error {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 2)
-	}
+	probe.UseSweepProcs()
 	a, err := netip.ParseAddr(host)
 	if err != nil {
 		return err
