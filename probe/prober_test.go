@@ -267,43 +267,40 @@ func TestReadyError(t *testing.T) {
 // buffer full, counted in PACKET_STATISTICS) must not turn into a false
 // timeout: the probe is run again, and if replies keep being lost its
 // result says so and the run counts it as unsure.
+// probeOpenPort probes the fake server's open port once and returns the
+// result and the Prober's stats.
+func probeOpenPort(t *testing.T, fake *probetest.Network) (*probe.Result, probe.Stats) {
+	t.Helper()
+	pr, err := probe.New(probe.Config{Profile: short(t), Network: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	var got *probe.Result
+	if err := pr.Run(context.Background(), []probe.Target{target(probetest.Server4, probetest.PortOpen)}, func(r *probe.Result) { got = r }); err != nil {
+		t.Fatal(err)
+	}
+	return got, pr.Stats()
+}
+
 func TestDroppedRepliesAreNotTimeouts(t *testing.T) {
 	t.Run("every SYN-ACK of the first attempt lost: run again, open", func(t *testing.T) {
 		fake := probetest.New()
 		fake.DropReplies(3) // the short schedule sends 3 SYNs
-		pr, err := probe.New(probe.Config{Profile: short(t), Network: fake})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pr.Close()
-		tg := target(probetest.Server4, probetest.PortOpen)
-		var got *probe.Result
-		if err := pr.Run(context.Background(), []probe.Target{tg}, func(r *probe.Result) { got = r }); err != nil {
-			t.Fatal(err)
-		}
+		got, st := probeOpenPort(t, fake)
 		// The first attempt gives up with all its answers lost; the
 		// Prober sees the drop counter rose and runs the probe again.
 		if got == nil || got.Outcome != probe.Open {
 			t.Fatalf("result %+v, want open", got)
 		}
-		if st := pr.Stats(); st.Reprobed != 1 || st.Dropped != 3 || st.Unsure != 0 {
+		if st.Reprobed != 1 || st.Dropped != 3 || st.Unsure != 0 {
 			t.Errorf("stats %+v, want reprobed 1, dropped 3, unsure 0", st)
 		}
 	})
 	t.Run("every reply lost: timeout marked unsure", func(t *testing.T) {
 		fake := probetest.New()
 		fake.DropReplies(-1)
-		pr, err := probe.New(probe.Config{Profile: short(t), Network: fake})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pr.Close()
-		tg := target(probetest.Server4, probetest.PortOpen)
-		var got *probe.Result
-		if err := pr.Run(context.Background(), []probe.Target{tg}, func(r *probe.Result) { got = r }); err != nil {
-			t.Fatal(err)
-		}
-		st := pr.Stats()
+		got, st := probeOpenPort(t, fake)
 		if got == nil || got.Outcome != probe.Timeout {
 			t.Fatalf("result %+v, want timeout", got)
 		}
