@@ -68,6 +68,13 @@ func (l *Lab) KernelConnect(ns string, dst netip.AddrPort, timeout time.Duration
 		if err != nil {
 			return 0, elapsed, fmt.Errorf("lab: SO_ERROR after connect to %s: %w", dst, err)
 		}
+		if soerr == 0 {
+			// Ready without an error must mean connected; say what poll
+			// saw if it does not, rather than report an open port.
+			if _, err := unix.Getpeername(fd); err != nil {
+				return 0, elapsed, fmt.Errorf("lab: connect to %s: poll said %#x, SO_ERROR 0, but not connected (%v)", dst, fds[0].Revents, err)
+			}
+		}
 		return syscall.Errno(soerr), elapsed, nil
 	}
 }
