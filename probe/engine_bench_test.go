@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpprobe/tcpprobe/probe/wire"
 	"github.com/tcpprobe/tcpprobe/rawsock"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 var (

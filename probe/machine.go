@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/icmp"
-	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // Output is what a Machine asks its driver to do after one step.

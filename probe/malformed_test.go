@@ -11,7 +11,7 @@ import (
 	"github.com/tcpprobe/tcpprobe/internal/spoof"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/probe/probetest"
-	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // injected is what one probe saw when test packets were injected at it

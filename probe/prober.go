@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/icmp"
-	"github.com/tcpprobe/tcpprobe/probe/wire"
 	"github.com/tcpprobe/tcpprobe/rawsock"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // Target is one address and port to probe.

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/probe/probetest"
-	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // short is a quick schedule for tests that run in real time.

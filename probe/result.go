@@ -6,7 +6,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // Outcome is a probe's verdict, as a stable machine word.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/probe"
-	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // Schema names the version of the JSON result format. Fields may be added

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/probe"
-	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // Entry is one result as the writers see it: the probe's result, which

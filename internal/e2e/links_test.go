@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/lab"
-	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/wire"
 	"golang.org/x/sys/unix"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tcpprobe/tcpprobe/internal/lab"
 	"github.com/tcpprobe/tcpprobe/internal/spoof"
-	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // dropInbound makes the client's kernel drop TCP from the server's port,

@@ -8,7 +8,7 @@ import (
 
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/probe/probetest"
-	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // SYN is a probe's SYN as captured: its IP packet and what it says.

@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/tcpprobe/tcpprobe/probe/wire"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 var errNotImplemented = errors.New("spoof: Tap is not implemented on " + runtime.GOOS + " (it needs Linux AF_PACKET)")

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/probe"
-	"github.com/tcpprobe/tcpprobe/probe/wire"
 	"github.com/tcpprobe/tcpprobe/rawsock"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // Ports the default peer knows (the lab's plan, design §5).
