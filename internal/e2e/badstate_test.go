@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/report"
 )
 
@@ -95,7 +96,7 @@ func TestBadLocalState(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := lab.New(t)
+			l := labtest.New(t)
 			got, r := probeWhile(t, l, tt.port, "0,1s,2s/3s", 300*time.Millisecond, tt.change)
 			v := verdict{Outcome: got.Outcome, Errno: got.Errno, Reason: got.Reason, Attempts: len(got.Attempts)}
 			for _, e := range got.Events {

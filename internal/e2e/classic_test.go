@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 )
 
 // TestClassicDefaultSchedule runs the real default: no profile or schedule
@@ -15,7 +16,7 @@ import (
 // wire at 0, 6 and 30 s and the probe must end with ETIMEDOUT at 75 s.
 func TestClassicDefaultSchedule(t *testing.T) {
 	t.Parallel()
-	l := lab.New(t)
+	l := labtest.New(t)
 	target := netip.AddrPortFrom(lab.ServerV4, lab.PortDrop)
 	// The router's client-side interface is the wire the SYNs cross.
 	capt, err := l.Capture(l.Router, lab.RouterIfC, fmt.Sprintf("tcp dst port %d and (tcp[tcpflags] & tcp-syn) != 0", lab.PortDrop))
@@ -66,7 +67,7 @@ func TestClassicDefaultSchedule(t *testing.T) {
 // default schedule's second SYN, at 6 s, gets the SYN-ACK.
 func TestClassicRetransmissionOpens(t *testing.T) {
 	t.Parallel()
-	l := lab.New(t)
+	l := labtest.New(t)
 	for _, target := range []netip.AddrPort{
 		netip.AddrPortFrom(lab.ServerV4, lab.PortDropFirst1),
 		netip.AddrPortFrom(lab.ServerV6, lab.PortDropFirst1),
@@ -95,7 +96,7 @@ func TestClassicRetransmissionOpens(t *testing.T) {
 // sees them), so only tcpprobe's <SEQ=ISS+1><RST> can have cleared it.
 func TestTeardownLeavesNoHalfOpen(t *testing.T) {
 	t.Parallel()
-	l := lab.New(t)
+	l := labtest.New(t)
 	for _, cmd := range [][]string{
 		{"nft", "add", "table", "inet", "tpe"},
 		{"nft", "add chain inet tpe in { type filter hook input priority 0; policy accept; }"},

@@ -16,6 +16,7 @@ import (
 	junit "github.com/joshdk/go-junit"
 	"github.com/tcpprobe/tcpprobe/docs/schema"
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/report"
 )
 
@@ -30,7 +31,7 @@ func cliTargets() (open, closed, unreach, silent, local string) {
 // docs/schema/result-v1.json, and checks each NDJSON line is one whole
 // result.
 func TestCLISchema(t *testing.T) {
-	l := lab.New(t)
+	l := labtest.New(t)
 	open, closed, unreach, silent, local := cliTargets()
 	open6 := ap(lab.ServerV6, lab.PortOpen).String()
 	targets := []string{"--schedule", "0,300ms/1s", open, closed, unreach, silent, local, open6}
@@ -78,7 +79,7 @@ func TestCLISchema(t *testing.T) {
 // TestCLIExitCodes: 0 when every expectation is met, 1 when one is not, 2
 // for bad input with nothing sent.
 func TestCLIExitCodes(t *testing.T) {
-	l := lab.New(t)
+	l := labtest.New(t)
 	open, closed, unreach, silent, local := cliTargets()
 	file := filepath.Join(t.TempDir(), "targets.txt")
 	text := "# what must and must not be reachable\n" + open + " expect=open\n" + closed + " expect=refused\n\n" +
@@ -118,7 +119,7 @@ func TestCLIExitCodes(t *testing.T) {
 // TestCLIJUnit: the JUnit file of a lab run parses, one test case per
 // probe, failures exactly where expectations were missed.
 func TestCLIJUnit(t *testing.T) {
-	l := lab.New(t)
+	l := labtest.New(t)
 	open, closed, _, silent, _ := cliTargets()
 	file := filepath.Join(t.TempDir(), "junit.xml")
 	r := tcpprobe(t, l, 20*time.Second, "--schedule", "0/1s", "--junit", file, "--expect", "closed", open, closed, silent)
@@ -149,7 +150,7 @@ func TestCLIJUnit(t *testing.T) {
 // TestCLIConnectMode: --mode connect gives the raw prober's outcomes for
 // the same targets, from the kernel's connect().
 func TestCLIConnectMode(t *testing.T) {
-	l := lab.New(t)
+	l := labtest.New(t)
 	open, closed, _, silent, local := cliTargets()
 	got, r := probeJSON(t, l, 20*time.Second, "--mode", "connect", "--timeout", "1s", open, closed, silent, local)
 	want := map[string]string{open: "open ", closed: "refused ECONNREFUSED", silent: "timeout ETIMEDOUT", local: "local-error EACCES"}
@@ -170,7 +171,7 @@ func TestCLIConnectMode(t *testing.T) {
 
 // TestCLICount: -c rounds in the lab, each a fresh SYN, with a summary.
 func TestCLICount(t *testing.T) {
-	l := lab.New(t)
+	l := labtest.New(t)
 	open, _, _, _, _ := cliTargets()
 	r := tcpprobe(t, l, 20*time.Second, "-c", "3", "--interval", "200ms", open)
 	if r.exit != 0 || !strings.Contains(r.stdout, "3 probes sent, 3 open, 0 not open, 0.0% loss") || !strings.Contains(r.stdout, "rtt min/avg/max/stddev") {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/report"
 )
 
@@ -50,7 +51,7 @@ func interruptRun(t *testing.T, sig syscall.Signal, format string) {
 			t.Errorf("namespaces left after the test: %v", left)
 		}
 	})
-	l := lab.New(t)
+	l := labtest.New(t)
 	prefix = l.Prefix
 	dropInboundSet(t, l, "{ 80, 90 }")
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/report"
 )
@@ -21,7 +22,7 @@ func TestLinuxProfileMatchesKernel(t *testing.T) {
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		t.Run(fam, func(t *testing.T) {
 			t.Parallel()
-			l := lab.New(t)
+			l := labtest.New(t)
 			for _, s := range scenarios(fam == "ipv6") {
 				if err := l.FlushNeighbors(); err != nil {
 					t.Fatal(err)

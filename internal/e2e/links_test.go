@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/wire"
 	"golang.org/x/sys/unix"
 )
@@ -19,7 +20,7 @@ import (
 // and arrive through lo with its loopback framing.
 func TestLoopback(t *testing.T) {
 	t.Parallel()
-	l := lab.New(t)
+	l := labtest.New(t)
 	// IPv4 packets injected on lo with a local source are martians unless
 	// the namespace accepts them (rawsock.CheckLoopback); IPv6 needs nothing.
 	for _, kv := range []string{"net.ipv4.conf.lo.accept_local=1", "net.ipv4.conf.lo.route_localnet=1"} {
@@ -76,7 +77,7 @@ func expectVia(t *testing.T, l *lab.Lab, dev string, targets map[string]string) 
 // end answers SYNs to port 80 with a SYN-ACK and to port 81 with RST+ACK.
 func TestTUNLink(t *testing.T) {
 	t.Parallel()
-	l := lab.New(t)
+	l := labtest.New(t)
 	const dev = "tpt0"
 	var fd int
 	err := l.Do(l.Client, func() error {
@@ -165,7 +166,7 @@ func reflect(ctx context.Context, tun *os.File) {
 // with the environment's exit code and the sysctl to set.
 func TestLoopbackMartianFallback(t *testing.T) {
 	t.Parallel()
-	l := lab.New(t)
+	l := labtest.New(t)
 	err := l.Do(l.Client, func() error {
 		ln, err := net.Listen("tcp", "127.0.0.1:8080")
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/report"
 )
 
@@ -138,7 +139,7 @@ func TestOutcomes(t *testing.T) {
 		for _, profile := range []string{"classic", "linux", "bsd"} {
 			t.Run(fam+"/"+profile, func(t *testing.T) {
 				t.Parallel()
-				l := lab.New(t)
+				l := labtest.New(t)
 				if err := l.FlushNeighbors(); err != nil {
 					t.Fatal(err)
 				}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/internal/privilege"
 )
 
@@ -28,7 +29,7 @@ func TestPrivilegeDropped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := lab.New(t)
+			l := labtest.New(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			args := append([]string{"--json", "--schedule", "0/3s", fmt.Sprintf("%s:%d", lab.ServerV4, lab.PortDrop)}, tt.args...)

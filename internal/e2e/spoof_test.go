@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/internal/spoof"
 	"github.com/tcpprobe/tcpprobe/wire"
 )
@@ -53,7 +54,7 @@ func TestSpoofedRepliesIgnored(t *testing.T) {
 	} {
 		t.Run(fam.name, func(t *testing.T) {
 			t.Parallel()
-			l := lab.New(t)
+			l := labtest.New(t)
 			dropInbound(t, l, lab.PortDropFirst1)
 			var tap *spoof.Tap
 			if err := l.Do(l.Router, func() (err error) {

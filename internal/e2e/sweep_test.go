@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/report"
 )
 
@@ -18,7 +19,7 @@ import (
 // delay), the REJECT/DROP ports as the classic profile reports them, every
 // other port refused. Not one may be wrong.
 func TestSweepAllPorts(t *testing.T) {
-	l := lab.New(t)
+	l := labtest.New(t)
 	want := func(port uint16) string {
 		switch port {
 		case lab.PortOpen, lab.PortDropFirst1, lab.PortDropFirst2, lab.PortDelay:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/report"
 )
 
@@ -18,7 +19,7 @@ import (
 // command that grants the capability.
 func TestWithoutCapNetRaw(t *testing.T) {
 	t.Parallel()
-	l := lab.New(t)
+	l := labtest.New(t)
 	// The binary's directory is private to root (os.MkdirTemp); nobody
 	// needs a copy it can execute.
 	dir := t.TempDir()

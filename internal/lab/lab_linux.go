@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/vishvananda/netns"
@@ -42,29 +41,6 @@ const (
 	KindTest     = "tpl" // built by New for a test
 	KindSelftest = "tps" // built by tcpprobe selftest
 )
-
-// New builds the lab, or skips tb when not root, and registers tb.Cleanup to remove
-// it. It first removes namespaces of labs whose owning process (the pid in the name) is
-// gone. When New returns, every scenario of the plan is in place, the router's
-// neighbour entries for the client and the server are permanent, the client's and the
-// server's entries for the router are warm (reachable), and the server listens on
-// ListenPorts in both families.
-func New(tb testing.TB) *Lab {
-	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Skip(skipNotRoot)
-	}
-	l, err := Build(KindTest)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := l.Close(); err != nil {
-			tb.Errorf("lab: cleanup of %s: %v", l.Prefix, err)
-		}
-	})
-	return l
-}
 
 // Build builds a lab whose namespaces are named <kind>-<pid>-<random>-c/r/s
 // and returns it; the caller must Close it. A lab that fails half-way is

@@ -1,4 +1,4 @@
-package lab
+package lab_test
 
 import (
 	"bufio"
@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 )
 
 // outcome is what one kernel connect() ended with.
@@ -24,7 +27,7 @@ type outcome struct {
 }
 
 func TestKernelConnectScenarios(t *testing.T) {
-	l := New(t)
+	l := labtest.New(t)
 	t.Logf("lab %s built in %v", l.Prefix, l.BuildTime)
 	dropsBefore := lockDroppedICMPs(t, l)
 
@@ -40,7 +43,7 @@ func TestKernelConnectScenarios(t *testing.T) {
 		want    outcome
 		min     time.Duration
 		max     time.Duration
-		gate    bool // answer comes from the router's routing table (IPv4): RouteErrorGate
+		gate    bool // answer comes from the router's routing table (IPv4): lab.RouteErrorGate
 		flush   bool // neighbour failure: FlushNeighbors first
 	}
 	var cases []tc
@@ -52,40 +55,40 @@ func TestKernelConnectScenarios(t *testing.T) {
 		admin, routerUnreach, routerProhibit      syscall.Errno
 		gate                                      bool
 	}{
-		{"v4", ServerV4, NeighFailRouterV4, NeighFailClientV4,
-			RouterUnreachV4, RouterProhibitV4, RouterBlackholeV4, RouterNoRouteV4,
-			ClientUnreachV4, ClientProhibitV4, ClientBlackholeV4, ClientNoRouteV4,
+		{"v4", lab.ServerV4, lab.NeighFailRouterV4, lab.NeighFailClientV4,
+			lab.RouterUnreachV4, lab.RouterProhibitV4, lab.RouterBlackholeV4, lab.RouterNoRouteV4,
+			lab.ClientUnreachV4, lab.ClientProhibitV4, lab.ClientBlackholeV4, lab.ClientNoRouteV4,
 			syscall.EHOSTUNREACH, syscall.EHOSTUNREACH, syscall.EHOSTUNREACH, true},
 		// lab-notes: ICMPv6 1/1 → EACCES; a router's unreachable route sends 1/0 →
 		// ENETUNREACH (while the client's own v6 unreachable route gives EHOSTUNREACH).
-		{"v6", ServerV6, NeighFailRouterV6, NeighFailClientV6,
-			RouterUnreachV6, RouterProhibitV6, RouterBlackholeV6, RouterNoRouteV6,
-			ClientUnreachV6, ClientProhibitV6, ClientBlackholeV6, ClientNoRouteV6,
+		{"v6", lab.ServerV6, lab.NeighFailRouterV6, lab.NeighFailClientV6,
+			lab.RouterUnreachV6, lab.RouterProhibitV6, lab.RouterBlackholeV6, lab.RouterNoRouteV6,
+			lab.ClientUnreachV6, lab.ClientProhibitV6, lab.ClientBlackholeV6, lab.ClientNoRouteV6,
 			syscall.EACCES, syscall.ENETUNREACH, syscall.EACCES, false},
 	} {
 		p := func(s string) string { return fam.name + "/" + s }
 		cases = append(cases,
-			tc{name: p("open"), dst: fam.server, port: PortOpen, want: outcome{}, max: fast},
-			tc{name: p("closed"), dst: fam.server, port: PortClosed, want: outcome{Errno: syscall.ECONNREFUSED}, max: fast},
-			tc{name: p("reject-port"), dst: fam.server, port: PortRejectPort, want: outcome{Errno: syscall.ECONNREFUSED}, max: fast},
-			tc{name: p("reject-reset"), dst: fam.server, port: PortRejectReset, want: outcome{Errno: syscall.ECONNREFUSED}, max: fast},
-			tc{name: p("reject-admin"), dst: fam.server, port: PortRejectAdmin, want: outcome{Errno: fam.admin}, max: fast},
-			tc{name: p("reject-host"), dst: fam.server, port: PortRejectHost, want: outcome{Errno: syscall.EHOSTUNREACH}, max: fast},
-			tc{name: p("reject-net"), dst: fam.server, port: PortRejectNet, want: outcome{Errno: syscall.ENETUNREACH}, max: fast},
-			tc{name: p("drop"), dst: fam.server, port: PortDrop, timeout: 2 * time.Second, want: outcome{GaveUp: true}, min: 2 * time.Second, max: 2*time.Second + fast},
-			tc{name: p("drop-first-1"), dst: fam.server, port: PortDropFirst1, want: outcome{}, min: 900 * time.Millisecond, max: time.Second + fast},
-			tc{name: p("drop-first-2"), dst: fam.server, port: PortDropFirst2, want: outcome{}, min: 1900 * time.Millisecond, max: 2*time.Second + fast},
-			tc{name: p("delay"), dst: fam.server, port: PortDelay, want: outcome{}, min: DelayPath, max: DelayPath + fast},
-			tc{name: p("router-unreachable"), dst: fam.rUnreach, port: PortOpen, want: outcome{Errno: fam.routerUnreach}, max: fast, gate: fam.gate},
-			tc{name: p("router-prohibit"), dst: fam.rProhibit, port: PortOpen, want: outcome{Errno: fam.routerProhibit}, max: fast, gate: fam.gate},
-			tc{name: p("router-blackhole"), dst: fam.rBlackhole, port: PortOpen, timeout: 1500 * time.Millisecond, want: outcome{GaveUp: true}, min: 1500 * time.Millisecond, max: 1500*time.Millisecond + fast},
-			tc{name: p("router-no-route"), dst: fam.rNoRoute, port: PortOpen, want: outcome{Errno: syscall.ENETUNREACH}, max: fast, gate: fam.gate},
-			tc{name: p("router-neighbour-failure"), dst: fam.nfRouter, port: PortOpen, want: outcome{Errno: syscall.EHOSTUNREACH}, min: 2500 * time.Millisecond, max: 4 * time.Second, flush: true},
-			tc{name: p("client-neighbour-failure"), dst: fam.nfClient, port: PortOpen, want: outcome{Errno: syscall.EHOSTUNREACH}, min: 2500 * time.Millisecond, max: 4 * time.Second, flush: true},
-			tc{name: p("client-unreachable"), dst: fam.cUnreach, port: PortOpen, want: outcome{Errno: syscall.EHOSTUNREACH}, max: instant},
-			tc{name: p("client-prohibit"), dst: fam.cProhibit, port: PortOpen, want: outcome{Errno: syscall.EACCES}, max: instant},
-			tc{name: p("client-blackhole"), dst: fam.cBlackhole, port: PortOpen, want: outcome{Errno: syscall.EINVAL}, max: instant},
-			tc{name: p("client-no-route"), dst: fam.cNoRoute, port: PortOpen, want: outcome{Errno: syscall.ENETUNREACH}, max: instant},
+			tc{name: p("open"), dst: fam.server, port: lab.PortOpen, want: outcome{}, max: fast},
+			tc{name: p("closed"), dst: fam.server, port: lab.PortClosed, want: outcome{Errno: syscall.ECONNREFUSED}, max: fast},
+			tc{name: p("reject-port"), dst: fam.server, port: lab.PortRejectPort, want: outcome{Errno: syscall.ECONNREFUSED}, max: fast},
+			tc{name: p("reject-reset"), dst: fam.server, port: lab.PortRejectReset, want: outcome{Errno: syscall.ECONNREFUSED}, max: fast},
+			tc{name: p("reject-admin"), dst: fam.server, port: lab.PortRejectAdmin, want: outcome{Errno: fam.admin}, max: fast},
+			tc{name: p("reject-host"), dst: fam.server, port: lab.PortRejectHost, want: outcome{Errno: syscall.EHOSTUNREACH}, max: fast},
+			tc{name: p("reject-net"), dst: fam.server, port: lab.PortRejectNet, want: outcome{Errno: syscall.ENETUNREACH}, max: fast},
+			tc{name: p("drop"), dst: fam.server, port: lab.PortDrop, timeout: 2 * time.Second, want: outcome{GaveUp: true}, min: 2 * time.Second, max: 2*time.Second + fast},
+			tc{name: p("drop-first-1"), dst: fam.server, port: lab.PortDropFirst1, want: outcome{}, min: 900 * time.Millisecond, max: time.Second + fast},
+			tc{name: p("drop-first-2"), dst: fam.server, port: lab.PortDropFirst2, want: outcome{}, min: 1900 * time.Millisecond, max: 2*time.Second + fast},
+			tc{name: p("delay"), dst: fam.server, port: lab.PortDelay, want: outcome{}, min: lab.DelayPath, max: lab.DelayPath + fast},
+			tc{name: p("router-unreachable"), dst: fam.rUnreach, port: lab.PortOpen, want: outcome{Errno: fam.routerUnreach}, max: fast, gate: fam.gate},
+			tc{name: p("router-prohibit"), dst: fam.rProhibit, port: lab.PortOpen, want: outcome{Errno: fam.routerProhibit}, max: fast, gate: fam.gate},
+			tc{name: p("router-blackhole"), dst: fam.rBlackhole, port: lab.PortOpen, timeout: 1500 * time.Millisecond, want: outcome{GaveUp: true}, min: 1500 * time.Millisecond, max: 1500*time.Millisecond + fast},
+			tc{name: p("router-no-route"), dst: fam.rNoRoute, port: lab.PortOpen, want: outcome{Errno: syscall.ENETUNREACH}, max: fast, gate: fam.gate},
+			tc{name: p("router-neighbour-failure"), dst: fam.nfRouter, port: lab.PortOpen, want: outcome{Errno: syscall.EHOSTUNREACH}, min: 2500 * time.Millisecond, max: 4 * time.Second, flush: true},
+			tc{name: p("client-neighbour-failure"), dst: fam.nfClient, port: lab.PortOpen, want: outcome{Errno: syscall.EHOSTUNREACH}, min: 2500 * time.Millisecond, max: 4 * time.Second, flush: true},
+			tc{name: p("client-unreachable"), dst: fam.cUnreach, port: lab.PortOpen, want: outcome{Errno: syscall.EHOSTUNREACH}, max: instant},
+			tc{name: p("client-prohibit"), dst: fam.cProhibit, port: lab.PortOpen, want: outcome{Errno: syscall.EACCES}, max: instant},
+			tc{name: p("client-blackhole"), dst: fam.cBlackhole, port: lab.PortOpen, want: outcome{Errno: syscall.EINVAL}, max: instant},
+			tc{name: p("client-no-route"), dst: fam.cNoRoute, port: lab.PortOpen, want: outcome{Errno: syscall.ENETUNREACH}, max: instant},
 		)
 	}
 	// A probe joining a resolution in progress gets its ICMP early: start cold.
@@ -108,7 +111,7 @@ func TestKernelConnectScenarios(t *testing.T) {
 				timeout = 6 * time.Second
 			}
 			if c.gate {
-				release := RouteErrorGate()
+				release := lab.RouteErrorGate()
 				defer release()
 			}
 			r := &results[i]
@@ -119,10 +122,10 @@ func TestKernelConnectScenarios(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := results[i]
-			if r.err != nil && !errors.Is(r.err, ErrGaveUp) {
+			if r.err != nil && !errors.Is(r.err, lab.ErrGaveUp) {
 				t.Fatalf("KernelConnect([%s]:%d): %v", c.dst, c.port, r.err)
 			}
-			got := outcome{Errno: r.errno, GaveUp: errors.Is(r.err, ErrGaveUp)}
+			got := outcome{Errno: r.errno, GaveUp: errors.Is(r.err, lab.ErrGaveUp)}
 			if diff := cmp.Diff(c.want, got); diff != "" {
 				t.Errorf("connect to [%s]:%d after %v (-want +got):\n%s", c.dst, c.port, r.elapsed, diff)
 			}
@@ -138,7 +141,7 @@ func TestKernelConnectScenarios(t *testing.T) {
 }
 
 // lockDroppedICMPs reads TcpExt LockDroppedIcmps in the client's namespace.
-func lockDroppedICMPs(t *testing.T, l *Lab) int {
+func lockDroppedICMPs(t *testing.T, l *lab.Lab) int {
 	t.Helper()
 	var n int
 	err := l.Do(l.Client, func() error {
@@ -175,7 +178,7 @@ func lockDroppedICMPs(t *testing.T, l *Lab) int {
 
 func TestCleanupRemovesEverything(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip(skipNotRoot)
+		t.Skip(lab.SkipNotRoot)
 	}
 	// A namespace left by a killed run: its pid is gone.
 	dead := exec.Command("true")
@@ -190,7 +193,7 @@ func TestCleanupRemovesEverything(t *testing.T) {
 
 	var prefix string
 	t.Run("build", func(t *testing.T) {
-		l := New(t)
+		l := labtest.New(t)
 		prefix = l.Prefix
 		t.Logf("lab built in %v", l.BuildTime)
 		if l.BuildTime > 2*time.Second {
@@ -208,7 +211,7 @@ func TestCleanupRemovesEverything(t *testing.T) {
 			{l.Router, "net.ipv6.conf.all.forwarding", "1"},
 			{l.Client, "net.ipv4.icmp_ratelimit", "0"},
 			{l.Server, "net.ipv6.icmp.ratelimit", "0"},
-			{l.Router, "net.ipv4.conf." + DelayIf + ".accept_local", "1"},
+			{l.Router, "net.ipv4.conf." + lab.DelayIf + ".accept_local", "1"},
 		} {
 			out, err := l.Exec(c.ns, "cat", "/proc/sys/"+strings.ReplaceAll(c.key, ".", "/"))
 			if err != nil {
@@ -251,14 +254,14 @@ func netnsNames(t *testing.T) map[string]bool {
 }
 
 func TestSYNCountsAndCapture(t *testing.T) {
-	l := New(t)
-	capt, err := l.Capture(l.Server, ServerIf, fmt.Sprintf("tcp port %d", PortDropFirst2))
+	l := labtest.New(t)
+	capt, err := l.Capture(l.Server, lab.ServerIf, fmt.Sprintf("tcp port %d", lab.PortDropFirst2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	errno, elapsed, err := l.KernelConnect(l.Client, netip.AddrPortFrom(ServerV4, PortDropFirst2), 6*time.Second)
+	errno, elapsed, err := l.KernelConnect(l.Client, netip.AddrPortFrom(lab.ServerV4, lab.PortDropFirst2), 6*time.Second)
 	if err != nil || errno != 0 {
-		t.Fatalf("connect to port %d: errno %v, err %v after %v", PortDropFirst2, errno, err, elapsed)
+		t.Fatalf("connect to port %d: errno %v, err %v after %v", lab.PortDropFirst2, errno, err, elapsed)
 	}
 	time.Sleep(100 * time.Millisecond) // let tcpdump print the last packets
 	pkts, err := capt.Stop()
@@ -274,18 +277,18 @@ func TestSYNCountsAndCapture(t *testing.T) {
 			t.Errorf("packet time %v not parsed from %q", p.Time, p.Line)
 		}
 	}
-	seen, err := l.SYNSeen(PortDropFirst2)
+	seen, err := l.SYNSeen(lab.PortDropFirst2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fwd, err := l.SYNCount(PortDropFirst2)
+	fwd, err := l.SYNCount(lab.PortDropFirst2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]int{"seen by router": seen, "forwarded by router": fwd, "captured at server": syns}
 	want := map[string]int{"seen by router": 3, "forwarded by router": 1, "captured at server": 1}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("SYNs for port %d (-want +got):\n%s\ncapture:\n%v", PortDropFirst2, diff, pkts)
+		t.Errorf("SYNs for port %d (-want +got):\n%s\ncapture:\n%v", lab.PortDropFirst2, diff, pkts)
 	}
 	// After a reset the same 4-tuple would be dropped again; counters restart at 0.
 	if err := l.ResetDropFirst(); err != nil {
@@ -294,7 +297,7 @@ func TestSYNCountsAndCapture(t *testing.T) {
 	if err := l.ResetSYNCounts(); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := l.SYNSeen(PortDropFirst2); err != nil || n != 0 {
+	if n, err := l.SYNSeen(lab.PortDropFirst2); err != nil || n != 0 {
 		t.Errorf("SYNSeen after reset = %d, %v; want 0, nil", n, err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"runtime"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -19,13 +18,6 @@ type delayer struct{}
 
 // Capture is a running tcpdump; see the Linux build.
 type Capture struct{}
-
-// New skips tb: the lab needs Linux network namespaces.
-func New(tb testing.TB) *Lab {
-	tb.Helper()
-	tb.Skipf("lab tests need Linux network namespaces, not available on %s", runtime.GOOS)
-	return nil
-}
 
 // Build is not implemented on this GOOS.
 func Build(kind string) (*Lab, error) { return nil, errNotImplemented }
