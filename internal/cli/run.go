@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/kconnect"
+	"github.com/tcpprobe/tcpprobe/internal/targets"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/report"
 	"golang.org/x/term"
@@ -35,73 +34,6 @@ func unplanned(env Env) {
 // shape of (*probe.Prober).Run and (*kconnect.Prober).Run.
 type runFunc func(ctx context.Context, targets []probe.Target, emit func(*probe.Result)) error
 
-// targets reads every target spec (arguments, then -f files in order) and
-// expands it. Errors are usage errors: nothing has been sent.
-func (o *Options) targets(ctx context.Context, args []string, s Streams, env Env) ([]probe.Target, error) {
-	var specs []spec
-	for _, a := range args {
-		specs = append(specs, spec{arg: a})
-	}
-	stdinUsed := false
-	for _, name := range o.Files {
-		var sp []spec
-		var err error
-		if name == "-" {
-			if stdinUsed {
-				return nil, usagef("-f - given twice: standard input can be read once")
-			}
-			stdinUsed = true
-			if s.In == nil {
-				return nil, usagef("-f -: no standard input")
-			}
-			sp, err = ParseTargetFile(s.In, "<stdin>")
-		} else {
-			f, oerr := os.Open(name)
-			if oerr != nil {
-				return nil, usagef("-f %s: %v", name, errors.Unwrap(oerr))
-			}
-			sp, err = ParseTargetFile(f, name)
-			f.Close()
-		}
-		if err != nil {
-			return nil, &UsageError{Err: err}
-		}
-		specs = append(specs, sp...)
-	}
-	if len(specs) == 0 {
-		return nil, usagef("no targets: give HOST:PORT, [IPv6]:PORT, HOST with -p PORTS, or -f FILE")
-	}
-	var ports []uint16
-	if o.Ports != "" {
-		var err error
-		if ports, err = ParsePorts(o.Ports); err != nil {
-			return nil, usagef("-p: %v", err)
-		}
-	}
-	res := env.Resolver
-	if res == nil {
-		res = net.DefaultResolver
-	}
-	targets, err := expand(ctx, res, specs, ports, o.family(), o.AllAddrs, o.Expect)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-		return nil, &UsageError{Err: err}
-	}
-	if o.SourcePort != 0 {
-		// One source port cannot carry two probes to the same destination.
-		seen := map[netip.AddrPort]bool{}
-		for _, t := range targets {
-			if seen[t.Addr] {
-				return nil, usagef("--source-port %d with %s twice would reuse one 4-tuple: drop --source-port", o.SourcePort, t.Addr)
-			}
-			seen[t.Addr] = true
-		}
-	}
-	return targets, nil
-}
-
 func run(ctx context.Context, o *Options, args []string, s Streams, env Env, intervalSet bool) error {
 	cfg, err := o.config(env)
 	if err != nil {
@@ -110,16 +42,23 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if intervalSet && o.Count == 1 {
 		return usagef("--interval only spaces repeated rounds: add -c N (N > 1) or drop --interval")
 	}
-	targets, err := o.targets(ctx, args, s, env)
+	plan, done, err := o.plan(ctx, args, s, env)
 	if err != nil {
 		return err
 	}
+	defer done()
+	total := plan.Total()
 	if env.Planned != nil && o.JUnit == "" && o.Mode != ModeConnect {
 		// Text, NDJSON and the JSON document stream each result out;
 		// what stays is the probe's state, about 1.7 KiB measured on a
 		// 65,535-port sweep. JUnit holds every result, and connect(2)
 		// probes cost what the net package allocates: no bound for them.
-		env.Planned(int64(len(targets)) * int64(o.Count) * probeHeapBound)
+		env.Planned(total * int64(o.Count) * probeHeapBound)
+	}
+	if o.Quiet {
+		// Nothing on standard output; on standard error only what ends
+		// the run (printed by exitCode, which has the real stream).
+		s.Out, s.Err, s.ErrTTY = io.Discard, io.Discard, false
 	}
 	if _, err := probe.New(cfg); err != nil {
 		return &UsageError{Err: err}
@@ -171,8 +110,8 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	rounds := &rounds{
 		out:     w,
 		order:   order,
-		targets: targets,
-		prog:    newProgress(s, env, len(targets)*o.Count),
+		plan:    plan,
+		prog:    newProgress(s, env, int(total)*o.Count),
 		sum:     o.Count > 1,
 	}
 	cfg.Drained = rounds.flush
@@ -206,7 +145,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 			err := rounds.round(ctx, num, report.ModeRaw, pr.Run)
 			var ee *probe.EnvError
 			if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && errors.Is(err, os.ErrPermission) {
-				fmt.Fprintf(s.Err, "tcpprobe: notice: raw sockets are not allowed (%v); using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline. For raw probing run as root or: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", ee.Err)
+				fmt.Fprintf(s.Err, "tcpprobe: notice: raw sockets are not allowed (%v); using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline. For raw probing run as root or: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", errorOnce(ee.Err))
 				mode = ModeConnect
 				unplanned(env)
 			} else if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && ee.Fallback {
@@ -265,7 +204,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 type rounds struct {
 	out     report.Writer
 	order   string
-	targets []probe.Target
+	plan    *targets.Plan // the targets, streamed again each round
 	prog    *progress
 	sum     bool // keep per-target summaries (-c N): only then worth a map
 	sums    report.Summarizer
@@ -303,17 +242,24 @@ func warnStats(s Streams, st report.Stats) {
 	}
 }
 
-// round probes every target once with fn.
+// round probes every target once with fn, a chunk of targets at a time.
 func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) error {
 	if mode == report.ModeRaw {
 		r.rawRounds++
 	}
+	return eachChunk(r.plan.All(), chunkSize, func(chunk []probe.Target) error {
+		return r.chunk(ctx, seq, mode, fn, chunk)
+	})
+}
+
+// chunk probes one chunk of a round's targets with fn.
+func (r *rounds) chunk(ctx context.Context, seq int, mode string, fn runFunc, targets []probe.Target) error {
 	// Input order holds results back until their predecessors are out
 	// (a result's Index is its target's place); finish order (--ndjson's
 	// default) needs no queue.
 	var held []*probe.Result
 	if r.order != OrderFinish {
-		held = make([]*probe.Result, len(r.targets))
+		held = make([]*probe.Result, len(targets))
 	}
 	next := 0
 	write := func(res *probe.Result) {
@@ -333,7 +279,7 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 			r.flush()
 		}
 	}
-	err := fn(ctx, r.targets, func(res *probe.Result) {
+	err := fn(ctx, targets, func(res *probe.Result) {
 		if r.order == OrderFinish {
 			write(res)
 			return

@@ -40,11 +40,12 @@ func ParseTarget(text string, svc Services) (Spec, error) {
 			return sp, fmt.Errorf("target %q: %v", text, err)
 		}
 	}
-	if sp.name, sp.set, err = parseHost(host); err != nil {
-		return sp, fmt.Errorf("target %q: %v", text, err)
-	}
-	if sp.bracket && (sp.set == nil || sp.set.isV4()) {
+	sp.name, sp.set, err = parseHost(host)
+	if sp.bracket && (err != nil || sp.set == nil || sp.set.isV4()) {
 		return sp, fmt.Errorf("target %q: %q is not an IPv6 address or prefix", text, host)
+	}
+	if err != nil {
+		return sp, fmt.Errorf("target %q: %v", text, err)
 	}
 	return sp, nil
 }
@@ -202,17 +203,21 @@ func validHostName(h string) bool {
 	if h == "" || len(h) > 253 {
 		return false
 	}
+	last := ""
 	for label := range strings.SplitSeq(strings.TrimSuffix(h, "."), ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' {
 			return false
 		}
+		last = label
 		for _, c := range label {
 			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 				return false
 			}
 		}
 	}
-	return true
+	// A top-level label is never all digits (RFC 3696 §2): 198.18.2.300
+	// is a mistyped address, not a name.
+	return strings.Trim(last, "0123456789") != ""
 }
 
 // ParseLine reads one line of a target file: a target (as ParseTarget

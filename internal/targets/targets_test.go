@@ -181,7 +181,7 @@ func TestErrors(t *testing.T) {
 		{"colon without port", input{args: []string{"198.18.2.2:"}}, `target "198.18.2.2:": no port after ':'`},
 		{"no port", input{args: []string{"198.18.2.2"}}, `target "198.18.2.2" has no port: write HOST:PORT or give -p PORTS`},
 		{"no port in brackets", input{args: []string{"[fd00::1]"}}, `target "[fd00::1]" has no port: write [ADDR]:PORT or give -p PORTS`},
-		{"not v6 in brackets", input{args: []string{"[zz::1]:80"}}, `target "[zz::1]:80": "zz::1" is not an address, prefix, range or host name`},
+		{"not v6 in brackets", input{args: []string{"[zz::1]:80"}}, `target "[zz::1]:80": "zz::1" is not an IPv6 address or prefix`},
 		{"v4 in brackets", input{args: []string{"[198.18.2.2]:80"}}, `target "[198.18.2.2]:80": "198.18.2.2" is not an IPv6 address or prefix`},
 		{"bracket not closed", input{args: []string{"[fd00::1:80"}}, `target "[fd00::1:80": missing ']' after the IPv6 address`},
 		{"junk after bracket", input{args: []string{"[fd00::1]80"}}, `target "[fd00::1]80": unexpected "80" after ']'`},
