@@ -107,10 +107,10 @@ func NewRootCmd(ctx context.Context, s Streams, env Env) *cobra.Command {
 // newRootCmd builds the cobra tree with its flags bound into o.
 func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "tcpprobe [flags] HOST:PORT...",
-		Short: "Tell whether host:port can be reached and, if not, exactly why",
-		Long:  longHelp,
-		Example: examples,
+		Use:           "tcpprobe [flags] HOST:PORT...",
+		Short:         "Tell whether host:port can be reached and, if not, exactly why",
+		Long:          longHelp,
+		Example:       examples,
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,

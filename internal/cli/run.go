@@ -108,11 +108,11 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		SourcePort: cfg.SourcePort, TTL: o.TTL, Rate: max(cfg.Rate, 0), Concurrency: cfg.Concurrency}
 	mode := o.Mode
 	rounds := &rounds{
-		out:     w,
-		order:   order,
-		plan:    plan,
-		prog:    newProgress(s, env, int(total)*o.Count),
-		sum:     o.Count > 1,
+		out:   w,
+		order: order,
+		plan:  plan,
+		prog:  newProgress(s, env, int(total)*o.Count),
+		sum:   o.Count > 1,
 	}
 	cfg.Drained = rounds.flush
 	// One Prober for every round: its links, opened before privilege is
@@ -202,12 +202,12 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 // rounds runs the rounds of a run and passes their results to the writer,
 // in the order asked for, counting what the exit code needs.
 type rounds struct {
-	out     report.Writer
-	order   string
-	plan    *targets.Plan // the targets, streamed again each round
-	prog    *progress
-	sum     bool // keep per-target summaries (-c N): only then worth a map
-	sums    report.Summarizer
+	out   report.Writer
+	order string
+	plan  *targets.Plan // the targets, streamed again each round
+	prog  *progress
+	sum   bool // keep per-target summaries (-c N): only then worth a map
+	sums  report.Summarizer
 
 	emitted   int
 	unmet     int
