@@ -6,11 +6,25 @@ import (
 	"github.com/tcpprobe/tcpprobe/probe"
 )
 
-// chunkSize is how many targets one call of the engine's Run gets. Run
+// Chunk sizes: how many targets one call of the engine's Run gets. Run
 // takes a slice; until it has a streaming entry point, the plan's targets
-// are fed to it in chunks, so a run of a million targets holds at most
-// this many at once (and their probes' state).
-const chunkSize = 1 << 16
+// are fed to it in chunks, so memory is bounded by a chunk's probes, not
+// by the run's. A run of up to wholeRun targets is one chunk, one Run
+// (a sweep of every port of a host waits for its slowest probe once);
+// a bigger run goes in chunks of chunkSize, each waiting for its slowest
+// probe before the next starts.
+const (
+	wholeRun  = 1 << 16
+	chunkSize = 1 << 13
+)
+
+// chunkFor is the chunk size of a run of total targets.
+func chunkFor(total int64) int {
+	if total <= wholeRun {
+		return wholeRun
+	}
+	return chunkSize
+}
 
 // eachChunk collects the targets seq yields into slices of at most size
 // and calls fn with each, in order; it stops at fn's first error or the

@@ -247,7 +247,7 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 	if mode == report.ModeRaw {
 		r.rawRounds++
 	}
-	return eachChunk(r.plan.All(), chunkSize, func(chunk []probe.Target) error {
+	return eachChunk(r.plan.All(), chunkFor(r.plan.Total()), func(chunk []probe.Target) error {
 		return r.chunk(ctx, seq, mode, fn, chunk)
 	})
 }
