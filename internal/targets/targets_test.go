@@ -282,3 +282,43 @@ func TestParseServices(t *testing.T) {
 		}
 	}
 }
+
+// TestExcludeSpans: exclusions merge where they overlap or touch, count
+// their overlap with a set exactly, and hold at the ends of the address
+// space.
+func TestExcludeSpans(t *testing.T) {
+	var ex Exclude
+	for _, s := range []string{"198.18.2.0/25", "198.18.2.128/25", "198.18.3.5", "::/0", "198.18.2.64/26"} {
+		_, set, err := parseHost(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex.add(set, nil)
+	}
+	if len(ex.v4) != 2 || len(ex.v6) != 1 {
+		t.Fatalf("merged spans: %d IPv4 (want 2), %d IPv6 (want 1)", len(ex.v4), len(ex.v6))
+	}
+	for _, tt := range []struct {
+		set  string
+		want uint64
+	}{
+		{"198.18.0.0/16", 257}, {"198.18.2.255/32", 1}, {"198.18.3.0/30", 0}, {"198.18.3.4-6", 1}, {"fd00::/120", 256},
+	} {
+		_, set, err := parseHost(tt.set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got u128
+		if s, ok := set.(spanSet); ok {
+			got = ex.overlap(s.span)
+		} else {
+			got = set.(octets).count(nil).sub(set.count(&ex))
+		}
+		if got != (u128{0, tt.want}) {
+			t.Errorf("overlap with %s: %v, want %d", tt.set, got, tt.want)
+		}
+	}
+	if !ex.Excluded(netip.MustParseAddr("fe80::1%lo"), 80) || ex.Excluded(netip.MustParseAddr("198.18.4.1"), 80) {
+		t.Error("Excluded: zone not ignored, or 198.18.4.1 excluded")
+	}
+}
