@@ -322,6 +322,11 @@ func TestOutputModes(t *testing.T) {
 			if len(lines) != 6 {
 				t.Fatalf("%d lines, want 4 results and 2 summaries:\n%s", len(lines), s)
 			}
+			for i, l := range lines {
+				if err := schema.Validate([]byte(l)); err != nil {
+					t.Errorf("line %d does not match the schema: %v\n%s", i+1, err, l)
+				}
+			}
 			for i, want := range []string{"198.18.2.2", "fd00:2::2"} {
 				var sum report.Summary
 				if err := json.Unmarshal([]byte(lines[4+i]), &sum); err != nil || sum.Type != "summary" || sum.Address != want || sum.Sent != 2 || sum.Answered != 2 || sum.Target != "server.lab:80" {

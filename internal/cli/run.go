@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -53,7 +54,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		// what stays is the probe's state, about 1.7 KiB measured on a
 		// 65,535-port sweep. JUnit holds every result, and connect(2)
 		// probes cost what the net package allocates: no bound for them.
-		env.Planned(total * int64(o.Count) * probeHeapBound)
+		env.Planned(min(total, math.MaxInt64/probeHeapBound/int64(o.Count)) * int64(o.Count) * probeHeapBound)
 	}
 	if o.Quiet {
 		// Nothing on standard output; on standard error only what ends
