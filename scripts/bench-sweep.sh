@@ -61,7 +61,7 @@ trap 'exit 130' INT TERM # through the EXIT trap: a held lab must not outlive ki
 
 echo "== building tcpprobe and tpbench"
 if [ -n "${TCPPROBE_BIN:-}" ]; then cp "$TCPPROBE_BIN" "$WORK/tcpprobe"; else CGO_ENABLED=0 go build -o "$WORK/tcpprobe" ./cmd/tcpprobe; fi
-go build -o "$WORK/tpbench" ./internal/bench/tpbench
+go build -o "$WORK/tpbench" ./tools/bench/tpbench
 
 echo "== building the lab ($C — $R — $S)"
 ip netns add "$C"; ip netns add "$R"; ip netns add "$S"
