@@ -83,12 +83,8 @@ const (
 	OrderFinish = "finish"
 )
 
-// Main runs tcpprobe with args and returns the exit code.
-func Main(ctx context.Context, args []string, s Streams) int {
-	return MainEnv(ctx, args, s, Env{})
-}
-
-// MainEnv is Main with the environment injected.
+// MainEnv runs tcpprobe with args in the environment env and returns the
+// exit code.
 func MainEnv(ctx context.Context, args []string, s Streams, env Env) int {
 	report.Version = version()
 	cmd := NewRootCmd(ctx, s, env)
