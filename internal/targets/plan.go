@@ -1,24 +1,16 @@
 package targets
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/tcpprobe/tcpprobe/probe"
 )
-
-// Resolver looks host names up; *net.Resolver is one.
-type Resolver interface {
-	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
-}
 
 // Options configure a Plan.
 type Options struct {
@@ -39,14 +31,6 @@ type Options struct {
 	// Unique makes two targets with one address and port an error (one
 	// --source-port cannot carry both).
 	Unique bool
-}
-
-// Source is a target file: its name for messages and how to read it from
-// its start. Open is called twice: once to check the file and count its
-// targets, once to expand them.
-type Source struct {
-	Name string
-	Open func() (io.ReadCloser, error)
 }
 
 // TooManyError says the targets expand to more than Options.MaxTargets.
@@ -129,43 +113,6 @@ func NewPlan(ctx context.Context, opt Options, args []string, files []Source, ex
 // exclusion inside an octet range of more than 4,194,304 addresses, are
 // not subtracted (the total is then an upper bound).
 func (p *Plan) Total() int64 { return p.total }
-
-// scan reads a target file line by line and calls fn with each target.
-func scan(src Source, opt Options, fn func(sp *Spec) error) error {
-	rc, err := src.Open()
-	if err != nil {
-		return fmt.Errorf("target file %s: %w", src.Name, unwrapPath(err))
-	}
-	defer rc.Close()
-	sc := bufio.NewScanner(rc)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		sp, ok, err := ParseLine(sc.Text(), opt.Services, opt.CheckExpect)
-		where := fmt.Sprintf("%s:%d", src.Name, line)
-		if err != nil {
-			return fmt.Errorf("%s: %v", where, err)
-		}
-		if !ok {
-			continue
-		}
-		sp.Where = where
-		if err := fn(&sp); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading target file %s: %v", src.Name, err)
-	}
-	return nil
-}
-
-// unwrapPath drops the *PathError's repetition of the file name.
-func unwrapPath(err error) error {
-	if u := errors.Unwrap(err); u != nil {
-		return u
-	}
-	return err
-}
 
 // at prefixes an error with where the target was written.
 func at(sp *Spec, err error) error {
@@ -264,26 +211,6 @@ func (p *Plan) checkAddrs(ctx context.Context, sp *Spec) error {
 	return nil
 }
 
-// zone checks that a's zone names an interface of this host (a number is
-// taken as an interface index) and returns a with the interface's name.
-func (p *Plan) zone(a netip.Addr) (netip.Addr, error) {
-	z := a.Zone()
-	ifi, err := net.InterfaceByName(z)
-	if err != nil {
-		var idx int
-		if _, serr := fmt.Sscanf(z, "%d", &idx); serr == nil {
-			ifi, err = net.InterfaceByIndex(idx)
-		}
-	}
-	if err != nil {
-		return a, fmt.Errorf("zone %q is not an interface of this host (see ip link)", z)
-	}
-	if p.opt.Interface != "" && p.opt.Interface != ifi.Name {
-		return a, fmt.Errorf("zone %q and --interface %s name different interfaces: drop one", z, p.opt.Interface)
-	}
-	return a.WithZone(ifi.Name), nil
-}
-
 // addrs returns sp's addresses as a set.
 func (p *Plan) addrs(sp *Spec) addrSet {
 	if sp.name != "" {
@@ -330,28 +257,6 @@ func (p *Plan) count(sp *Spec) int64 {
 }
 
 func isSingle(s addrSet) bool { _, ok := s.(single); return ok }
-
-// nameSet is the addresses of a name, in the order they are probed.
-type nameSet []netip.Addr
-
-func (n nameSet) count(ex *Exclude) u128 {
-	var c u128
-	for _, a := range n {
-		if !ex.allPorts(a) {
-			c = c.inc()
-		}
-	}
-	return c
-}
-func (n nameSet) each(yield func(netip.Addr) bool) bool {
-	for _, a := range n {
-		if !yield(a) {
-			return false
-		}
-	}
-	return true
-}
-func (n nameSet) isV4() bool { return len(n) > 0 && n[0].Is4() }
 
 // each calls yield with every target of sp, exclusions left out, address
 // by address, port by port.
@@ -434,94 +339,3 @@ func (p *Plan) All() iter.Seq2[probe.Target, error] {
 }
 
 var errStop = errors.New("stop")
-
-// resolve looks host up in family ("ip", "ip4", "ip6"): its first
-// address, IPv4 preferred (or every address, without duplicates).
-func resolve(ctx context.Context, r Resolver, host, family string, all bool) ([]netip.Addr, error) {
-	addrs, err := r.LookupNetIP(ctx, family, host)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		var de *net.DNSError
-		if errors.As(err, &de) && de.IsNotFound {
-			return nil, fmt.Errorf("cannot resolve %q: no such host: check the name, or give an IP address", host)
-		}
-		if errors.As(err, &de) && de.IsTimeout {
-			return nil, fmt.Errorf("cannot resolve %q: the resolver did not answer in time: check /etc/resolv.conf, or give an IP address", host)
-		}
-		return nil, fmt.Errorf("cannot resolve %q: the resolver failed: check the name and /etc/resolv.conf, or give an IP address", host)
-	}
-	out := make([]netip.Addr, 0, len(addrs))
-	for _, a := range addrs {
-		a = a.Unmap()
-		if !slices.Contains(out, a) {
-			out = append(out, a)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("cannot resolve %q: no %s address", host, map[string]string{"ip": "IP", "ip4": "IPv4", "ip6": "IPv6"}[family])
-	}
-	if !all {
-		// Prefer IPv4 then IPv6 in the resolver's order, like most
-		// clients' first choice; -6 / -4 narrow it.
-		slices.SortStableFunc(out, func(a, b netip.Addr) int {
-			switch {
-			case a.Is4() && !b.Is4():
-				return -1
-			case !a.Is4() && b.Is4():
-				return 1
-			}
-			return 0
-		})
-		out = out[:1]
-	}
-	return out, nil
-}
-
-// readExcludes builds the exclusion set: --exclude lists (items separated
-// by commas or spaces) and --exclude-file lines, in the target syntax
-// with the port optional; a name stands for every address it resolves to.
-func (p *Plan) readExcludes(ctx context.Context, lists []string, files []Source) error {
-	add := func(sp *Spec, where string) error {
-		set := sp.set
-		if sp.name != "" {
-			addrs, err := resolve(ctx, p.opt.Resolver, sp.name, "ip", true)
-			if err != nil {
-				return fmt.Errorf("%s: %v", where, err)
-			}
-			set = nameSet(addrs)
-		}
-		if p.exclude == nil {
-			p.exclude = &Exclude{}
-		}
-		if ns, ok := set.(nameSet); ok {
-			for _, a := range ns {
-				p.exclude.add(single{a}, sp.Ports)
-			}
-			return nil
-		}
-		p.exclude.add(set, sp.Ports)
-		return nil
-	}
-	for _, l := range lists {
-		for item := range strings.FieldsFuncSeq(l, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
-			sp, err := ParseTarget(item, p.opt.Services)
-			if err != nil {
-				return fmt.Errorf("--exclude: %v", err)
-			}
-			if err := add(&sp, "--exclude"); err != nil {
-				return err
-			}
-		}
-	}
-	for _, f := range files {
-		opt := p.opt
-		opt.CheckExpect = func(string) error { return errors.New("expect= has no meaning in an exclude file") }
-		err := scan(f, opt, func(sp *Spec) error { return add(sp, sp.Where) })
-		if err != nil {
-			return fmt.Errorf("--exclude-file: %v", err)
-		}
-	}
-	return nil
-}
