@@ -33,7 +33,7 @@ type TargetOptions struct {
 func addTargetFlags(f *pflag.FlagSet, o *Options) {
 	f.StringArrayVar(&o.Exclude, "exclude", nil, "leave these out: addresses, prefixes, ranges or names, with or without :PORT, separated by commas; may be repeated")
 	f.StringArrayVar(&o.ExcludeFiles, "exclude-file", nil, "leave out the targets of FILE (the target file syntax, without expect=); may be repeated")
-	f.Int64Var(&o.MaxProbes, "max-probes", DefaultMaxProbes, "refuse a run of more probes than this (targets × -c), a guard against a typo in a prefix; 0: no limit")
+	f.Int64Var(&o.MaxProbes, "max-probes", DefaultMaxProbes, "refuse a run of more probes than this (targets × -c; -c 0 counts one round), a guard against a typo in a prefix or range; 0: no limit")
 }
 
 // plan reads every target (arguments, then -f files in order, less the
