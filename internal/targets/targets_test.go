@@ -322,3 +322,32 @@ func TestExcludeSpans(t *testing.T) {
 		t.Error("Excluded: zone not ignored, or 198.18.4.1 excluded")
 	}
 }
+
+// TestFileChanged: a target file that changes between the check and the
+// run is reported, not probed blindly.
+func TestFileChanged(t *testing.T) {
+	texts := []string{"198.18.2.2:80\n", "198.18.2.2:80\nnewname:80\n"}
+	n := 0
+	src := Source{Name: "t.txt", Open: func() (io.ReadCloser, error) {
+		s := texts[min(n, 1)]
+		n++
+		return io.NopCloser(strings.NewReader(s)), nil
+	}}
+	p, err := plan(t, input{files: []Source{src}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var last error
+	for tg, err := range p.All() {
+		if err != nil {
+			last = err
+			continue
+		}
+		got = append(got, tg.Name)
+	}
+	want := "t.txt:2: target file t.txt changed while it was read: newname is new"
+	if len(got) != 1 || last == nil || last.Error() != want {
+		t.Errorf("got %v, %v; want one target and %q", got, last, want)
+	}
+}
