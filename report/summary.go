@@ -54,7 +54,8 @@ type RTTStats struct {
 	StddevMs float64 `json:"stddev_ms"`
 }
 
-// Summarizer accumulates Summaries in the order targets first appear.
+// Summarizer accumulates Summaries, one per target and address, in the
+// order their first results come.
 type Summarizer struct {
 	order []string
 	by    map[string]*acc
