@@ -13,15 +13,16 @@ import (
 // (a sweep of every port of a host waits for its slowest probe once);
 // a bigger run goes in chunks of chunkSize, each waiting for its slowest
 // probe before the next starts.
-const (
-	wholeRun  = 1 << 16
-	chunkSize = 1 << 13
+// They are variables so a test can make chunks small.
+var (
+	wholeRun  int64 = 1 << 16
+	chunkSize       = 1 << 13
 )
 
 // chunkFor is the chunk size of a run of total targets.
 func chunkFor(total int64) int {
 	if total <= wholeRun {
-		return wholeRun
+		return int(wholeRun)
 	}
 	return chunkSize
 }
