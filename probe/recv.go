@@ -68,7 +68,11 @@ func (p *Prober) onPackets(rx *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo)
 		var out Output
 		if rp.icmp {
 			rp.in.Msg = &rp.msg
+			done, ignored := e.m.Done(), e.m.Result().Ignored
 			out = e.m.HandleICMP(rp.in, rp.at)
+			if !done && e.m.Result().Ignored == ignored {
+				p.sawICMP(e, rp.at)
+			}
 		} else {
 			rp.tcp.Seg = &rp.seg
 			out = e.m.HandleTCP(rp.tcp, rp.at)

@@ -372,6 +372,9 @@ func warnStats(s Streams, st report.Stats) {
 	if st.Dropped > 0 && (st.Reprobed > 0 || st.Unsure > 0) {
 		fmt.Fprintf(s.Err, "tcpprobe: warning: the kernel dropped %d received packets (socket buffer full); %d probes were run again, %d results may have lost their answer (their events say so): lower --rate\n", st.Dropped, st.Reprobed, st.Unsure)
 	}
+	if st.RateLimitReprobed > 0 || st.RateLimitUnsure > 0 {
+		fmt.Fprintf(s.Err, "tcpprobe: warning: routers rate-limit ICMP errors: %d timeouts were probed again slowly because ICMP errors came back through the same next hop for other probes meanwhile; %d results may still be rate-limited errors (their events say so): lower --rate\n", st.RateLimitReprobed, st.RateLimitUnsure)
+	}
 	if st.ReceiveErrors > 0 {
 		fmt.Fprintf(s.Err, "tcpprobe: warning: reading replies failed %d times (did an interface go down?)\n", st.ReceiveErrors)
 	}
