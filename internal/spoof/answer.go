@@ -21,6 +21,8 @@ type Send struct {
 	// Repeat sends the same frame this many times back to back (0 and 1:
 	// once): a flood.
 	Repeat int
+	// Then, when set, is called once the frame (every repeat) has left.
+	Then func()
 }
 
 // Answer returns what to send for the n-th SYN (n from 1) of one flow

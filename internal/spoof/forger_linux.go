@@ -153,6 +153,9 @@ func (f *Forger) send(seen time.Time, sends []Send, frames [][]byte) {
 				return
 			}
 		}
+		if snd.Then != nil {
+			snd.Then()
+		}
 	}
 }
 
