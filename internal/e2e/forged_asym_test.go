@@ -124,6 +124,7 @@ func TestAsymmetricReturnPath(t *testing.T) {
 			}
 		}()
 	}
+	defer wg.Wait() // also when probeJSON fails the test: the lab outlives every connect
 	res, run := probeJSON(t, l, forgedBound+30*time.Second, args...)
 	wg.Wait()
 	if kerr != nil {

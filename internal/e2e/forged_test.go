@@ -155,6 +155,7 @@ func runForged(t *testing.T, l *lab.Lab, v6 bool) []*forgedRow {
 			}
 		}()
 	}
+	defer wg.Wait() // also when probeJSON fails the test: the lab outlives every connect
 	args := append([]string{"--profile", "linux", "--timeout", forgedBound.String()}, targets...)
 	res, run := probeJSON(t, l, forgedBound+30*time.Second, args...)
 	wg.Wait()
