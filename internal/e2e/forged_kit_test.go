@@ -21,7 +21,7 @@ import (
 // connect() to have released its socket lock (lab-notes, "Zero-latency
 // artifact"), so the kernel oracle handles every packet at once.
 const (
-	forgeDelay = 5 * time.Millisecond
+	forgeDelay = 15 * time.Millisecond
 	forgeGap   = 2 * time.Millisecond
 )
 

@@ -92,6 +92,7 @@ func TestForgedRepliesMatchKernel(t *testing.T) {
 		answers[forgedBasePort+uint16(i)] = func(s spoof.SYN, n int) []spoof.Send { return c.answer(kit{s: s, n: n}) }
 	}
 	startForger(t, l, answers)
+	t.Cleanup(func() { checkLockDroppedICMP(t, l) })
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		t.Run(fam, func(t *testing.T) {
 			t.Parallel()
@@ -207,4 +208,23 @@ func forgedTable(rows []*forgedRow) string {
 	}
 	w.Flush()
 	return b.String()
+}
+
+// checkLockDroppedICMP fails the test when the client's kernel dropped an
+// ICMP error because connect() still held the socket lock
+// (TcpExtLockDroppedIcmps): the oracle then reports such an error late, at
+// a retransmission, and its verdict on that case cannot be trusted.
+func checkLockDroppedICMP(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	out, err := l.Exec(l.Client, "nstat", "-asz", "TcpExtLockDroppedIcmps")
+	if err != nil {
+		t.Errorf("reading the client's TcpExtLockDroppedIcmps: %v", err)
+		return
+	}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "TcpExtLockDroppedIcmps" && f[1] != "0" {
+			t.Errorf("the client's kernel dropped %s ICMP errors that came while connect() held its socket lock: its verdicts on ICMP cases may be late; raise forgeDelay", f[1])
+		}
+	}
 }
