@@ -287,6 +287,7 @@ func (t *textWriter) Write(e Entry) error {
 			b = append(b, '\n')
 		}
 	}
+	b = appendLifeText(b, r, t.verbose)
 	t.buf = b
 	_, err := t.w.Write(b)
 	return err

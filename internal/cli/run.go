@@ -180,6 +180,10 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	// dropped, serve them all.
 	pr, _ := probe.New(cfg)
 	defer pr.Close()
+	rawRun, err := o.lifeRunner(cfg, pr.Run)
+	if err != nil {
+		return err
+	}
 	defer rounds.prog.stop()
 
 	var runErr error
@@ -203,7 +207,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 			num = seq
 		}
 		if mode != ModeConnect {
-			err := rounds.round(ctx, num, report.ModeRaw, pr.Run)
+			err := rounds.round(ctx, num, report.ModeRaw, rawRun)
 			var ee *probe.EnvError
 			if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && errors.Is(err, os.ErrPermission) {
 				fmt.Fprintf(s.Err, "tcpprobe: notice: raw sockets are not allowed (%v); using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline. For raw probing run as root or: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", ee.Err)
