@@ -85,7 +85,9 @@ type Result struct {
 	// Seq is the repetition this result belongs to with -c N (from 1);
 	// absent when each target is probed once.
 	Seq int `json:"seq,omitempty"`
-	*Lifecycle // --handshake full / --scan ack (lifecycle.go)
+
+	// Lifecycle: what --handshake full / --scan ack add (lifecycle.go).
+	*Lifecycle
 }
 
 // Schedule is the SYN schedule a probe followed.

@@ -344,6 +344,8 @@ func appendLine(b []byte, r *probe.Result) []byte {
 		b = appendDur(b, r.RTT)
 		b = append(b, " from "...)
 		b = appendAddrText(b, r.Responder)
+	case r.Outcome == probe.Filtered && r.Reason == probe.ReasonTimeout: // --scan ack
+		b = append(b, " (no answer to the ACK)"...)
 	case r.Outcome == probe.Timeout:
 		b = append(b, " after "...)
 		b = appendDur(b, r.Finished.Sub(r.Started))
