@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/probe"
@@ -106,7 +107,7 @@ func lifecycleOf(r *probe.Result) *Lifecycle {
 			j.BannerMatched = &m
 		}
 		if h.Err != 0 {
-			j.Error = probe.ErrnoName(h.Err)
+			j.Error = errnoText(h.Err)
 		}
 		out.Handshake = j
 	}
@@ -199,6 +200,22 @@ func appendLifeText(b []byte, r *probe.Result, verbose bool) []byte {
 		b = append(b, '\n')
 	}
 	return b
+}
+
+// errnoText names the errnos a data phase ends with, which the SYN-level
+// table of probe.ErrnoName does not hold.
+func errnoText(e syscall.Errno) string {
+	switch e {
+	case syscall.ECONNRESET:
+		return "ECONNRESET"
+	case syscall.EPIPE:
+		return "EPIPE"
+	case syscall.ECONNABORTED:
+		return "ECONNABORTED"
+	case syscall.EIO:
+		return "EIO"
+	}
+	return probe.ErrnoName(e)
 }
 
 func orNone(s string) string {
