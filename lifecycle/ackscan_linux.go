@@ -201,18 +201,19 @@ loop:
 	for {
 		select {
 		case <-timer.C:
+			// Registered before it leaves: a fast RST must find it.
+			mu.Lock()
 			sent := time.Now()
+			res.Attempts = append(res.Attempts, sent)
+			res.Events = append(res.Events, probe.Event{Time: sent, Dir: probe.Sent, Flags: wire.ACK, Seq: t.p.seq,
+				Ack: t.p.ack, Effect: probe.EffectProbe, Retransmit: next > 0})
+			mu.Unlock()
 			if err := t.link.WriteIP(buf[:n], t.hw); err != nil {
 				mu.Lock()
 				res.Outcome, res.Reason, res.Errno = probe.LocalError, probe.ReasonLocal, errnoOf(err)
 				mu.Unlock()
 				break loop
 			}
-			mu.Lock()
-			res.Attempts = append(res.Attempts, sent)
-			res.Events = append(res.Events, probe.Event{Time: sent, Dir: probe.Sent, Flags: wire.ACK, Seq: t.p.seq,
-				Ack: t.p.ack, Effect: probe.EffectProbe, Retransmit: next > 0})
-			mu.Unlock()
 			next++
 			if next < len(offsets) {
 				timer.Reset(time.Until(start.Add(offsets[next])))

@@ -21,7 +21,9 @@ func (v *conv) add(dir probe.Direction, f wire.Flags, seq, ack uint32, n int) *c
 	v.segs = append(v.segs, probe.Segment{Time: v.t, Dir: dir, Flags: f, Seq: seq, Ack: ack, Len: n})
 	return v
 }
-func (v *conv) c(f wire.Flags, seq, ack uint32, n int) *conv { return v.add(probe.Sent, f, seq, ack, n) }
+func (v *conv) c(f wire.Flags, seq, ack uint32, n int) *conv {
+	return v.add(probe.Sent, f, seq, ack, n)
+}
 func (v *conv) s(f wire.Flags, seq, ack uint32, n int) *conv {
 	return v.add(probe.Received, f, seq, ack, n)
 }

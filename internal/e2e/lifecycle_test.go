@@ -171,3 +171,65 @@ func TestHandshakeClose(t *testing.T) {
 		settle(t, port)
 	})
 }
+
+// TestACKScan sends a bare ACK to an open, a closed, a DROP-filtered and a
+// REJECT-filtered port: an RST back (its SEQ our ACK number) means
+// unfiltered, silence or an ICMP error filtered.
+func TestACKScan(t *testing.T) {
+	l := labtest.New(t)
+	for _, fam := range []struct {
+		name string
+		addr string
+	}{{"ipv4", lab.ServerV4.String()}, {"ipv6", "[" + lab.ServerV6.String() + "]"}} {
+		t.Run(fam.name, func(t *testing.T) {
+			tgt := func(p uint16) string { return fmt.Sprintf("%s:%d", fam.addr, p) }
+			cases := []struct {
+				port            uint16
+				outcome, reason string
+				errno           string
+			}{
+				{lab.PortOpen, "unfiltered", "rst", ""},
+				{lab.PortClosed, "unfiltered", "rst", ""},
+				{lab.PortDrop, "filtered", "timeout", "ETIMEDOUT"},
+				{lab.PortRejectPort, "filtered", map[string]string{"ipv4": "icmp-port-unreachable", "ipv6": "icmp6-port-unreachable"}[fam.name], "ECONNREFUSED"},
+				{lab.PortRejectAdmin, "filtered", "", ""},
+			}
+			var args []string
+			for _, c := range cases {
+				args = append(args, tgt(c.port))
+			}
+			got, r := probeJSON(t, l, 20*time.Second, append([]string{"--scan", "ack", "--schedule", "0,300ms/1s"}, args...)...)
+			if r.exit != 1 { // the filtered ports miss the default expectation (open)
+				t.Errorf("exit %d, want 1\nstderr: %s", r.exit, r.stderr)
+			}
+			for _, c := range cases {
+				res, ok := got[tgt(c.port)]
+				if !ok {
+					t.Errorf("%s: no result", tgt(c.port))
+					continue
+				}
+				if res.Outcome != c.outcome || (c.reason != "" && res.Reason != c.reason) || (c.errno != "" && res.Errno != c.errno) || res.Life != "ack-scan" {
+					t.Errorf("%s: %s %s (%s), want %s %s (%s)", tgt(c.port), res.Outcome, res.Errno, res.Reason, c.outcome, c.errno, c.reason)
+				}
+				for _, e := range res.Events {
+					if e.Dir == "received" && e.Effect == "decided" && e.Kind == "RST" && e.Seq != nil && res.Attempts != nil {
+						// The deciding RST's SEQ is our ACK number: checked by the engine; the
+						// ACK we sent is in the first event.
+						if sent := res.Events[0]; sent.Ack == nil || *sent.Ack != *e.Seq {
+							t.Errorf("%s: RST seq %d is not our ACK number %v", tgt(c.port), *e.Seq, sent.Ack)
+						}
+					}
+				}
+			}
+			// --expect takes the new outcomes.
+			r = tcpprobe(t, l, 20*time.Second, "--scan", "ack", "--timeout", "1s", "--expect", "unfiltered", tgt(lab.PortOpen), tgt(lab.PortClosed))
+			if r.exit != 0 {
+				t.Errorf("--expect unfiltered: exit %d\nstdout: %s\nstderr: %s", r.exit, r.stdout, r.stderr)
+			}
+			r = tcpprobe(t, l, 20*time.Second, "--scan", "ack", "--timeout", "500ms", "--expect", "filtered", tgt(lab.PortDrop))
+			if r.exit != 0 || !strings.Contains(r.stdout, "filtered") {
+				t.Errorf("--expect filtered: exit %d\nstdout: %s\nstderr: %s", r.exit, r.stdout, r.stderr)
+			}
+		})
+	}
+}
