@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
 )
 
 // lifeServerPy is a one-connection-at-a-time TCP server for the
@@ -115,3 +117,12 @@ func nftApply(t *testing.T, l *lab.Lab, ns, ruleset string) {
 		t.Fatalf("nft -f in %s: %v\n%s\n%s", ns, err, out, ruleset)
 	}
 }
+
+// newLifeLab builds a lab for the connection-life tests.
+func newLifeLab(t *testing.T) *lab.Lab {
+	t.Helper()
+	return labtest.New(t)
+}
+
+// netInterface looks an interface up by name in the current namespace.
+func netInterface(name string) (*net.Interface, error) { return net.InterfaceByName(name) }
