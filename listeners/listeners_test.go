@@ -36,9 +36,9 @@ func TestParseSNMP(t *testing.T) {
 		t.Errorf("(-want +got)\n%s", diff)
 	}
 	for _, bad := range []string{
-		"TcpExt: A B\n",                 // names without values
-		"TcpExt: A B\nTcpExt: 1\n",      // too few values
-		"TcpExt: A\nIpExt: 1\n",         // another group's values
+		"TcpExt: A B\n",                // names without values
+		"TcpExt: A B\nTcpExt: 1\n",     // too few values
+		"TcpExt: A\nIpExt: 1\n",        // another group's values
 		"no colon here\nTcpExt: 1 2\n", // no group
 	} {
 		if err := ParseSNMP(strings.NewReader(bad), map[string]uint64{}); err == nil {

@@ -49,6 +49,7 @@ type Segment struct {
 	Len      int // payload bytes
 	Window   uint16
 	TTL      uint8
+	Options  wire.Options // as parsed; SYN and SYN-ACK carry the interesting ones
 	// Note is what the analyser made of it: "syn-ack-retransmit",
 	// "fin-retransmit", "time-wait-ack", "data-after-fin", "final-ack", ….
 	Note string

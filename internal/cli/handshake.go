@@ -33,20 +33,33 @@ const (
 // addLifeFlags registers the connection-life flags on f.
 func (o *Options) addLifeFlags(f *pflag.FlagSet) {
 	l := &o.Life
-	f.StringVar(&l.Handshake, "handshake", handshakeSYN, "syn: stop at the SYN-ACK (tear down with RST); full: complete the handshake with the kernel's TCP, optionally --send and --expect-banner, then --close, recording every segment both ways")
+	f.StringVar(&l.Handshake, "handshake", "", "syn (default): stop at the SYN-ACK (tear down with RST); full: complete the handshake with the kernel's TCP, optionally --send and --expect-banner, then --close, recording every segment both ways")
 	f.StringVar(&l.Send, "send", "", "with --handshake full: send DATA once connected (@FILE reads a file; \\r \\n \\t \\\\ \\xHH escapes)")
 	f.StringVar(&l.ExpectBanner, "expect-banner", "", "with --handshake full: read until what arrived matches REGEX (or --timeout) and report whether it did")
-	f.StringVar(&l.Close, "close", lifecycle.CloseFIN, "with --handshake full: end with fin (shutdown, wait for the server's FIN) or rst (SO_LINGER 0: an abortive close)")
-	f.DurationVar(&l.CloseTimeout, "close-timeout", lifecycle.DefaultCloseTimeout, "with --handshake full --close fin: how long to wait for the server's FIN")
+	f.StringVar(&l.Close, "close", "", "with --handshake full: end with fin (default: shutdown, wait for the server's FIN) or rst (SO_LINGER 0: an abortive close)")
+	f.DurationVar(&l.CloseTimeout, "close-timeout", 0, "with --handshake full --close fin: how long to wait for the server's FIN (default 2s)")
 	f.DurationVar(&l.Hold, "hold", 0, "with --handshake full: keep the connection open this long after the data, reading (ends early at the server's FIN)")
-	f.StringVar(&l.Scan, "scan", scanSYN, "syn: SYN probes; ack: a bare ACK per target: an RST back is unfiltered, silence or an ICMP error filtered")
+	f.StringVar(&l.Scan, "scan", "", "syn (default): SYN probes; ack: a bare ACK per target: an RST back is unfiltered, silence or an ICMP error filtered")
 }
 
 // lifeRunner returns what runs the probes of a raw round: the Prober's Run,
 // or a connection-life engine when --handshake full or --scan ack asks for
 // one. It validates the flags first; nothing has been sent.
 func (o *Options) lifeRunner(cfg probe.Config, raw runFunc) (runFunc, error) {
-	l := &o.Life
+	l := o.Life // defaults filled in a copy: Options keeps what was given
+	if l.Handshake == "" {
+		l.Handshake = handshakeSYN
+	}
+	if l.Scan == "" {
+		l.Scan = scanSYN
+	}
+	closeGiven := l.Close != "" || l.CloseTimeout != 0
+	if l.Close == "" {
+		l.Close = lifecycle.CloseFIN
+	}
+	if l.CloseTimeout == 0 {
+		l.CloseTimeout = lifecycle.DefaultCloseTimeout
+	}
 	switch l.Handshake {
 	case handshakeSYN, handshakeFull:
 	default:
@@ -58,8 +71,8 @@ func (o *Options) lifeRunner(cfg probe.Config, raw runFunc) (runFunc, error) {
 		return nil, usagef("--scan %q: want syn or ack", l.Scan)
 	}
 	full, ack := l.Handshake == handshakeFull, l.Scan == scanACK
-	if !full && (l.Send != "" || l.ExpectBanner != "" || l.Close != lifecycle.CloseFIN || l.Hold != 0) {
-		return nil, usagef("--send, --expect-banner, --close and --hold need --handshake full")
+	if !full && (l.Send != "" || l.ExpectBanner != "" || closeGiven || l.Hold != 0) {
+		return nil, usagef("--send, --expect-banner, --close, --close-timeout and --hold need --handshake full")
 	}
 	if !full && !ack {
 		return raw, nil
