@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpprobe/tcpprobe/docs/schema"
 	"github.com/tcpprobe/tcpprobe/internal/lab"
 	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/report"
@@ -21,6 +22,9 @@ func handshakeRun(t *testing.T, l *lab.Lab, target string, args ...string) *repo
 	res, ok := got[target]
 	if !ok {
 		t.Fatalf("tcpprobe %s: no result for %s\nstdout: %s\nstderr: %s", strings.Join(all, " "), target, r.stdout, r.stderr)
+	}
+	if err := schema.Validate([]byte(r.stdout)); err != nil {
+		t.Errorf("output does not follow the schema: %v\n%s", err, r.stdout)
 	}
 	if res.Handshake == nil || res.Close == nil || res.Life != "handshake" {
 		t.Fatalf("result without handshake/close objects: %+v\nstderr: %s", res, r.stderr)
@@ -199,6 +203,9 @@ func TestACKScan(t *testing.T) {
 				args = append(args, tgt(c.port))
 			}
 			got, r := probeJSON(t, l, 20*time.Second, append([]string{"--scan", "ack", "--schedule", "0,300ms/1s"}, args...)...)
+			if err := schema.Validate([]byte(r.stdout)); err != nil {
+				t.Errorf("output does not follow the schema: %v\n%s", err, r.stdout)
+			}
 			if r.exit != 1 { // the filtered ports miss the default expectation (open)
 				t.Errorf("exit %d, want 1\nstderr: %s", r.exit, r.stderr)
 			}
