@@ -164,6 +164,24 @@ func TestHandshakeClose(t *testing.T) {
 		settle(t, port)
 	})
 
+	t.Run("IPv6, text output", func(t *testing.T) {
+		const port = 7007
+		startLifeServer(t, l, "echo", lab.ServerV6.String(), port)
+		tgt := fmt.Sprintf("[%s]:%d", lab.ServerV6, port)
+		res := handshakeRun(t, l, tgt, "--send", "six")
+		if c := res.Close; !c.Graceful || c.FirstFIN != "client" || res.Family != "ipv6" || res.Handshake.BytesReceived != 3 {
+			t.Errorf("close %+v, handshake %+v", *c, *res.Handshake)
+		}
+		r := tcpprobe(t, l, 30*time.Second, "-v", "--handshake", "full", "--timeout", "3s", "--send", "six", tgt)
+		t.Logf("text output:\n%s", r.stdout)
+		for _, want := range []string{tgt + " open", "final-ack", "close (fin): first FIN from client, graceful", "TIME_WAIT kept by the client for 1m0s"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("text output lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		settle(t, port)
+	})
+
 	t.Run("we abort with RST", func(t *testing.T) {
 		const port = 7006
 		startLifeServer(t, l, "hold", srv, port)
