@@ -223,12 +223,17 @@ func (h *Handshaker) one(ctx context.Context, p *prepared) *probe.Result {
 	} else {
 		conn := c.(*net.TCPConn)
 		data := h.converse(ctx, conn, &hs)
-		h.close(conn, &cl, &hs)
+		h.close(ctx, conn, &hs)
 		// Watch for a FIN the server re-sends (our last ACK lost), and
 		// what the local kernel keeps of the 4-tuple.
-		watch := min(h.closeTimeout(), time.Second)
-		if cl.FirstFIN == probe.Server || h.cfg.Close == CloseRST || hs.Err != 0 {
-			watch = 50 * time.Millisecond
+		// Only the side that closed first answers a re-sent FIN, and only
+		// once both FINs crossed: then watch for a while (Linux's RTO
+		// is at least 200 ms), else just let the last segment land.
+		watch := 50 * time.Millisecond
+		if so, _ := rec.snapshot(); h.cfg.Close == CloseFIN && hs.Err == 0 {
+			if pre := Analyse(so, h.cfg.Close).Close; pre.FirstFIN == probe.Client && !pre.ServerFIN.IsZero() {
+				watch = min(h.closeTimeout(), time.Second)
+			}
 		}
 		timer := time.NewTimer(watch)
 		select {
@@ -351,8 +356,8 @@ func (h *Handshaker) converse(ctx context.Context, conn *net.TCPConn, hs *probe.
 }
 
 // close ends the connection as --close asks.
-func (h *Handshaker) close(conn *net.TCPConn, cl *probe.Close, hs *probe.Handshake) {
-	if h.cfg.Close == CloseRST || hs.Err != 0 {
+func (h *Handshaker) close(ctx context.Context, conn *net.TCPConn, hs *probe.Handshake) {
+	if h.cfg.Close == CloseRST || hs.Err != 0 || ctx.Err() != nil {
 		_ = conn.SetLinger(0)
 		_ = conn.Close()
 		return
@@ -364,6 +369,8 @@ func (h *Handshaker) close(conn *net.TCPConn, cl *probe.Close, hs *probe.Handsha
 	// Wait for the server's FIN (EOF), reading and counting what it still
 	// sends (a half-close), or its RST.
 	_ = conn.SetReadDeadline(time.Now().Add(h.closeTimeout()))
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := conn.Read(buf)

@@ -288,4 +288,29 @@ func TestListenersSYNFlood(t *testing.T) {
 	if ln.SYNRecv+int(s.Counters["TcpExtSyncookiesSent"]) < sources {
 		t.Errorf("%d half-open + %d syncookies < %d SYNs sent", ln.SYNRecv, s.Counters["TcpExtSyncookiesSent"], sources)
 	}
+
+	// --watch: one object per sample, each with the growth since the
+	// previous one.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := l.Command(ctx, l.Server, bin, "listeners", "--json", "--watch", "100ms", "--count", "2").Output()
+	if err != nil {
+		t.Fatalf("tcpprobe listeners --watch: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("--watch 100ms --count 2 printed %d lines:\n%s", len(lines), out)
+	}
+	var first, second listeners.SampleJSON
+	if json.Unmarshal([]byte(lines[0]), &first) != nil || json.Unmarshal([]byte(lines[1]), &second) != nil {
+		t.Fatalf("not JSON:\n%s", out)
+	}
+	for name, v := range second.Counters {
+		if d := second.Delta[name]; d != v-first.Counters[name] {
+			t.Errorf("%s: delta %d, counters %d then %d", name, d, first.Counters[name], v)
+		}
+	}
+	if first.Delta["TcpExtSyncookiesSent"] != first.Counters["TcpExtSyncookiesSent"] {
+		t.Errorf("the first sample's delta is not its total: %v vs %v", first.Delta, first.Counters)
+	}
 }
