@@ -222,18 +222,16 @@ func (h *Handshaker) one(ctx context.Context, p *prepared) *probe.Result {
 		h.dialFailed(ctx, res, err)
 	} else {
 		conn := c.(*net.TCPConn)
-		data := h.converse(ctx, conn, &hs)
-		h.close(ctx, conn, &hs)
+		data, serverClosed := h.converse(ctx, conn, &hs)
+		finAnswered := h.close(ctx, conn, &hs)
 		// Watch for a FIN the server re-sends (our last ACK lost), and
 		// what the local kernel keeps of the 4-tuple.
 		// Only the side that closed first answers a re-sent FIN, and only
 		// once both FINs crossed: then watch for a while (Linux's RTO
 		// is at least 200 ms), else just let the last segment land.
 		watch := 50 * time.Millisecond
-		if so, _ := rec.snapshot(); h.cfg.Close == CloseFIN && hs.Err == 0 {
-			if pre := Analyse(so, h.cfg.Close).Close; pre.FirstFIN == probe.Client && !pre.ServerFIN.IsZero() {
-				watch = min(h.closeTimeout(), time.Second)
-			}
+		if finAnswered && !serverClosed {
+			watch = min(h.closeTimeout(), time.Second)
 		}
 		timer := time.NewTimer(watch)
 		select {
@@ -299,8 +297,8 @@ func (h *Handshaker) dialFailed(ctx context.Context, res *probe.Result, err erro
 }
 
 // converse sends --send, reads for --expect-banner, holds for --hold, and
-// returns the start of what arrived.
-func (h *Handshaker) converse(ctx context.Context, conn *net.TCPConn, hs *probe.Handshake) []byte {
+// returns the start of what arrived and whether the server's FIN did.
+func (h *Handshaker) converse(ctx context.Context, conn *net.TCPConn, hs *probe.Handshake) ([]byte, bool) {
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if len(h.cfg.Send) > 0 {
@@ -308,7 +306,7 @@ func (h *Handshaker) converse(ctx context.Context, conn *net.TCPConn, hs *probe.
 		hs.BytesSent = n
 		if err != nil {
 			hs.Err = errnoOf(err)
-			return nil
+			return nil, false
 		}
 	}
 	var got []byte
@@ -346,26 +344,28 @@ func (h *Handshaker) converse(ctx context.Context, conn *net.TCPConn, hs *probe.
 		hs.BannerMatched = re.Match(got)
 	}
 	if h.cfg.Hold > 0 && !eof && hs.Err == 0 {
-		read(time.Now().Add(h.cfg.Hold), func() bool { return false })
+		eof = read(time.Now().Add(h.cfg.Hold), func() bool { return false })
 	}
 	_ = conn.SetReadDeadline(time.Time{})
 	if len(got) > bannerKeep {
 		got = got[:bannerKeep]
 	}
-	return got
+	return got, eof
 }
 
-// close ends the connection as --close asks.
-func (h *Handshaker) close(ctx context.Context, conn *net.TCPConn, hs *probe.Handshake) {
+// close ends the connection as --close asks; it reports whether a FIN
+// close ended with the server's FIN.
+func (h *Handshaker) close(ctx context.Context, conn *net.TCPConn, hs *probe.Handshake) bool {
 	if h.cfg.Close == CloseRST || hs.Err != 0 || ctx.Err() != nil {
 		_ = conn.SetLinger(0)
 		_ = conn.Close()
-		return
+		return false
 	}
 	if err := conn.CloseWrite(); err != nil {
 		_ = conn.Close()
-		return
+		return false
 	}
+	eof := false
 	// Wait for the server's FIN (EOF), reading and counting what it still
 	// sends (a half-close), or its RST.
 	_ = conn.SetReadDeadline(time.Now().Add(h.closeTimeout()))
@@ -376,13 +376,15 @@ func (h *Handshaker) close(ctx context.Context, conn *net.TCPConn, hs *probe.Han
 		n, err := conn.Read(buf)
 		hs.BytesReceived += n
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
+			eof = errors.Is(err, io.EOF)
+			if !eof && !errors.Is(err, os.ErrDeadlineExceeded) {
 				hs.Err = errnoOf(err)
 			}
 			break
 		}
 	}
 	_ = conn.Close()
+	return eof
 }
 
 func errnoOf(err error) syscall.Errno {
