@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -22,12 +24,24 @@ import (
 // it returns once connect() succeeded.
 func holdConnection(t *testing.T, l *lab.Lab, dst netip.AddrPort) {
 	t.Helper()
+	readyConnection(t, l, dst)()
+}
+
+// readyConnection starts the process of holdConnection without
+// connecting, and returns the function that makes it connect and waits
+// until it has: the interpreter's start-up stays out of a timed window.
+func readyConnection(t *testing.T, l *lab.Lab, dst netip.AddrPort) (connect func()) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	cmd := l.Command(ctx, l.Client, "/usr/bin/python3", "-c",
-		"import socket,sys,time\ns=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=5)\nprint('connected',flush=True)\ntime.sleep(120)",
+		"import socket,sys,time\nprint('ready',flush=True)\nsys.stdin.readline()\ns=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=5)\nprint('connected',flush=True)\ntime.sleep(120)",
 		dst.Addr().String(), strconv.Itoa(int(dst.Port())))
 	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,10 +49,19 @@ func holdConnection(t *testing.T, l *lab.Lab, dst netip.AddrPort) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	buf := make([]byte, 32)
-	n, _ := out.Read(buf)
-	if !strings.Contains(string(buf[:n]), "connected") {
-		t.Fatalf("filler connection to %s did not connect (%q)", dst, buf[:n])
+	rd := bufio.NewReader(out)
+	expect := func(word string) {
+		line, _ := rd.ReadString('\n')
+		if !strings.Contains(line, word) {
+			t.Fatalf("filler connection to %s: want %q, got %q", dst, word, line)
+		}
+	}
+	expect("ready")
+	return func() {
+		if _, err := io.WriteString(in, "go\n"); err != nil {
+			t.Fatal(err)
+		}
+		expect("connected")
 	}
 }
 
@@ -137,6 +160,7 @@ func TestAcceptQueueFull(t *testing.T) {
 }
 `, table, lab.ClientV4, tc.sport, tc.port))
 			t.Cleanup(func() { _, _ = l.Exec(l.Router, "nft", "delete", "table", "inet", table) })
+			fill := readyConnection(t, l, dst) // the second one, started before the probe
 			type out struct {
 				res map[string]*report.Result
 				r   run
@@ -159,7 +183,7 @@ func TestAcceptQueueFull(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			holdConnection(t, l, dst) // the queue holds 2: full
+			fill() // the queue holds 2: full
 			o := <-done
 			res := o.res[dst.String()]
 			if res == nil || res.Handshake == nil {
