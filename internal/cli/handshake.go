@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 	"github.com/tcpprobe/tcpprobe/lifecycle"
 	"github.com/tcpprobe/tcpprobe/probe"
 )
@@ -30,9 +30,9 @@ const (
 	scanACK       = "ack"
 )
 
-// addLifeFlags registers the connection-life flags on f.
-func (o *Options) addLifeFlags(f *pflag.FlagSet) {
-	l := &o.Life
+// addLifeFlags registers the connection-life flags on cmd.
+func (o *Options) addLifeFlags(cmd *cobra.Command) {
+	f, l := cmd.Flags(), &o.Life
 	f.StringVar(&l.Handshake, "handshake", "", "syn (default): stop at the SYN-ACK (tear down with RST); full: complete the handshake with the kernel's TCP, optionally --send and --expect-banner, then --close, recording every segment both ways")
 	f.StringVar(&l.Send, "send", "", "with --handshake full: send DATA once connected (@FILE reads a file; \\r \\n \\t \\\\ \\xHH escapes)")
 	f.StringVar(&l.ExpectBanner, "expect-banner", "", "with --handshake full: read until what arrived matches REGEX (or --timeout) and report whether it did")
