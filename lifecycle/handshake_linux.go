@@ -342,4 +342,3 @@ func errnoOf(err error) syscall.Errno {
 	}
 	return syscall.EIO
 }
-
