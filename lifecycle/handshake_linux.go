@@ -162,7 +162,8 @@ func (h *Handshaker) one(ctx context.Context, p *prepared) *probe.Result {
 	life := &probe.Lifecycle{Mode: "handshake"}
 	res.Life = life
 	var hs probe.Handshake
-	var cl probe.Close
+	var twState string       // sock_diag's state of our 4-tuple after the close
+	var twLeft time.Duration // and the time left on its timer
 	if err != nil {
 		// Let a late RST or ICMP reach the tap before it stops.
 		time.Sleep(20 * time.Millisecond)
@@ -187,7 +188,7 @@ func (h *Handshaker) one(ctx context.Context, p *prepared) *probe.Result {
 		case <-ctx.Done():
 			timer.Stop()
 		}
-		cl.TimeWaitSeen, cl.TimeWaitLeft = socketState(p.local, netip.AddrPortFrom(p.t.Addr.Addr().Unmap(), p.t.Addr.Port()))
+		twState, twLeft = socketState(p.local, netip.AddrPortFrom(p.t.Addr.Addr().Unmap(), p.t.Addr.Port()))
 		finish()
 		res.Outcome, res.Reason = probe.Open, probe.ReasonEstablished
 		hs.Banner = data
@@ -203,7 +204,7 @@ func (h *Handshaker) one(ctx context.Context, p *prepared) *probe.Result {
 		merged.BannerPattern, merged.BannerMatched, merged.Banner, merged.Err = hs.BannerPattern, hs.BannerMatched, hs.Banner, hs.Err
 		life.Handshake = &merged
 		mc := a.Close
-		mc.TimeWaitSeen, mc.TimeWaitLeft = cl.TimeWaitSeen, cl.TimeWaitLeft
+		mc.TimeWaitSeen, mc.TimeWaitLeft = twState, twLeft
 		life.Close = &mc
 		if merged.AcceptQueueFull {
 			res.Reason = probe.ReasonAcceptQueueFull

@@ -18,7 +18,10 @@ type recorder struct {
 	local   netip.AddrPort
 }
 
-func (r *recorder) add(pkt []byte, info rawsock.RecvInfo, outgoing bool) {
+// add records pkt, one frame of the tap. The direction comes from the
+// addresses (a frame to ourselves on lo is outgoing either way), so
+// outgoing is not needed.
+func (r *recorder) add(pkt []byte, info rawsock.RecvInfo, _ bool) {
 	var ip wire.IPInfo
 	payload, err := wire.ParseIP(pkt, &ip)
 	if err != nil || ip.Protocol != wire.ProtocolTCP || ip.Fragment {
@@ -41,7 +44,6 @@ func (r *recorder) add(pkt []byte, info rawsock.RecvInfo, outgoing bool) {
 		r.count()
 		return
 	}
-	_ = outgoing
 	r.mu.Lock()
 	r.segs = append(r.segs, probe.Segment{Time: info.Time, Dir: dir, Flags: s.Flags, Seq: s.Seq, Ack: s.Ack,
 		Len: s.PayloadLen, Window: s.Window, TTL: ip.TTL, Options: s.Options})
