@@ -110,3 +110,27 @@ func TestAssess(t *testing.T) {
 		})
 	}
 }
+
+func TestSampleOutput(t *testing.T) {
+	s := &Sample{Counters: map[string]uint64{"TcpExtListenOverflows": 4}, Listeners: []Listener{
+		{Addr: netip.MustParseAddrPort("198.18.2.2:7000"), AcceptQueue: 2, Backlog: 1, Processes: []Process{{PID: 42, Name: "python3"}}},
+		{Addr: netip.MustParseAddrPort("[fd00:2::2]:80"), Backlog: 4096, SYNRecv: 20, SYNSources: 20},
+	}}
+	Assess(nil, s, DefaultThresholds)
+	var text strings.Builder
+	if err := s.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"198.18.2.2:7000", "python3/42", FlagAcceptQueueFull, FlagSYNFlood, "ListenOverflows=+4/4"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+	j := s.JSON()
+	if j.Schema != Schema || len(j.Listeners) != 2 || j.Listeners[0].Address != "198.18.2.2" || j.Delta["TcpExtListenOverflows"] != 4 {
+		t.Errorf("JSON %+v", j)
+	}
+	if len(j.Counters) != len(Counters) {
+		t.Errorf("JSON counters %v, want every one of %v", j.Counters, Counters)
+	}
+}

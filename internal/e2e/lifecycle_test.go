@@ -78,6 +78,11 @@ func TestHandshakeClose(t *testing.T) {
 	t.Run("graceful, we close first", func(t *testing.T) {
 		const port = 7001
 		startLifeServer(t, l, "echo", srv, port)
+		// TIME_WAIT is TCP_TIMEWAIT_LEN, 60 s: tcp_fin_timeout (FIN_WAIT_2)
+		// must not shorten it.
+		if _, err := l.Exec(l.Client, "sysctl", "-qw", "net.ipv4.tcp_fin_timeout=7"); err != nil {
+			t.Fatal(err)
+		}
 		res := handshakeRun(t, l, target(port), "--send", `ping\r\n`, "--expect-banner", "ping")
 		h, c := res.Handshake, res.Close
 		if res.Outcome != "open" || !h.Established || h.BytesSent != 6 || h.BytesReceived != 6 || h.BannerMatched == nil || !*h.BannerMatched {
