@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/tcpprobe/tcpprobe/docs/schema"
 	"github.com/tcpprobe/tcpprobe/internal/lab"
 	"github.com/tcpprobe/tcpprobe/internal/labtest"
+	"github.com/tcpprobe/tcpprobe/internal/privilege"
 	"github.com/tcpprobe/tcpprobe/report"
 )
 
@@ -183,6 +186,32 @@ func TestHandshakeClose(t *testing.T) {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("text output lacks %q:\n%s", want, r.stdout)
 			}
+		}
+		settle(t, port)
+	})
+
+	t.Run("privilege dropped while the connection is held", func(t *testing.T) {
+		const port = 7008
+		startLifeServer(t, l, "hold", srv, port)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cmd := l.Command(ctx, l.Client, bin, "--json", "--handshake", "full", "--hold", "2s", "--close", "rst", target(port))
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // the tap is open and the connection up
+		st, err := privilege.StatusOf(fmt.Sprintf("/proc/%d", cmd.Process.Pid))
+		werr := cmd.Wait()
+		if err != nil {
+			t.Fatalf("reading tcpprobe's status: %v (exit %v)\nstderr: %s", err, werr, errb.String())
+		}
+		if !st.Unprivileged() || !st.NoNewPrivs {
+			t.Errorf("tcpprobe --handshake full while connected: %v, want no privilege left", st)
+		}
+		if werr != nil || !strings.Contains(out.String(), `"segments"`) {
+			t.Errorf("exit %v\nstdout: %s\nstderr: %s", werr, out.String(), errb.String())
 		}
 		settle(t, port)
 	})
