@@ -121,3 +121,47 @@ func TestAnalyseNoHandshake(t *testing.T) {
 		t.Error("SYN-ACK with a wrong ACK counted")
 	}
 }
+
+// FuzzAnalyse runs Analyse on arbitrary conversations (each 12 bytes: dir,
+// flags, seq, ack, len): it must not panic, and its verdicts must hold
+// together.
+func FuzzAnalyse(f *testing.F) {
+	enc := func(segs []probe.Segment) []byte {
+		var b []byte
+		for _, s := range segs {
+			b = append(b, byte(s.Dir), byte(s.Flags),
+				byte(s.Seq>>24), byte(s.Seq>>16), byte(s.Seq>>8), byte(s.Seq),
+				byte(s.Ack>>24), byte(s.Ack>>16), byte(s.Ack>>8), byte(s.Ack),
+				byte(s.Len>>8), byte(s.Len))
+		}
+		return b
+	}
+	f.Add(enc(open().c(fa, 1001, 5001, 0).s(fa, 5001, 1002, 0).c(ack, 1002, 5002, 0).segs))
+	f.Add(enc(open().s(sa, 5000, 1001, 0).c(ack, 1001, 5001, 0).segs))
+	f.Add(enc(open().s(pa, 5001, 1001, 6).s(ra, 5007, 1001, 0).segs))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var segs []probe.Segment
+		at := time.Unix(1, 0)
+		for ; len(b) >= 12; b = b[12:] {
+			at = at.Add(time.Millisecond)
+			segs = append(segs, probe.Segment{Time: at, Dir: probe.Direction(b[0] & 1), Flags: wire.Flags(b[1]),
+				Seq: uint32(b[2])<<24 | uint32(b[3])<<16 | uint32(b[4])<<8 | uint32(b[5]),
+				Ack: uint32(b[6])<<24 | uint32(b[7])<<16 | uint32(b[8])<<8 | uint32(b[9]),
+				Len: int(b[10])<<8 | int(b[11])})
+		}
+		a := Analyse(segs, CloseFIN)
+		c := a.Close
+		if c.Graceful && (c.ResetBy != probe.Nobody || c.FirstFIN == probe.Nobody) {
+			t.Errorf("graceful with an RST or without a FIN: %+v", c)
+		}
+		if c.AnsweredFromTimeWait && c.FINRetransmits == 0 {
+			t.Errorf("answered a re-sent FIN that never came: %+v", c)
+		}
+		if a.Handshake.AcceptQueueFull && !a.Handshake.Established {
+			t.Errorf("accept queue full without a handshake: %+v", a.Handshake)
+		}
+		if c.DataAfterFIN > a.Handshake.BytesReceived {
+			t.Errorf("%d bytes after our FIN of %d received", c.DataAfterFIN, a.Handshake.BytesReceived)
+		}
+	})
+}
