@@ -14,7 +14,6 @@ import (
 	"unsafe"
 
 	"github.com/mdlayher/packet"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -41,19 +40,9 @@ func OpenTap(ifi *net.Interface, local, remote netip.AddrPort) (*Tap, error) {
 	if ifi == nil {
 		return nil, errors.New("rawsock: OpenTap needs an interface")
 	}
-	nl, err := netlink.LinkByIndex(ifi.Index)
+	typ, hdrLen, encap, err := framing(ifi)
 	if err != nil {
-		return nil, fmt.Errorf("rawsock: look up interface %s (index %d): %w", ifi.Name, ifi.Index, err)
-	}
-	var typ packet.Type
-	var hdrLen int
-	switch enc := nl.Attrs().EncapType; enc {
-	case "ether", "loopback":
-		typ, hdrLen = packet.Raw, ethHeaderLen
-	case "none":
-		typ, hdrLen = packet.Datagram, 0
-	default:
-		return nil, fmt.Errorf("rawsock: interface %s has link type %q; only Ethernet, loopback and none are supported", ifi.Name, enc)
+		return nil, err
 	}
 	prog, err := tapFilter(hdrLen, local, remote)
 	if err != nil {
@@ -70,7 +59,7 @@ func OpenTap(ifi *net.Interface, local, remote netip.AddrPort) (*Tap, error) {
 		}
 		return nil, fmt.Errorf("rawsock: open packet socket on %s: %w", ifi.Name, err)
 	}
-	t := &Tap{ifi: *ifi, conn: conn, hdrLen: hdrLen, lo: nl.Attrs().EncapType == "loopback"}
+	t := &Tap{ifi: *ifi, conn: conn, hdrLen: hdrLen, lo: encap == "loopback"}
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		conn.Close()
