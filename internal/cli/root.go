@@ -69,6 +69,7 @@ type Options struct {
 	Interval    time.Duration
 	Mode        string
 	Quiet       bool
+	Life        lifeOptions // --handshake, --send, --close, --scan, … (handshake.go)
 	TargetOptions
 }
 
@@ -150,9 +151,10 @@ func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	f.DurationVar(&o.Interval, "interval", time.Second, "with -c: time between the starts of two rounds")
 	f.BoolVar(&o.KeepPrivs, "keep-privileges", false, "keep root and capabilities for the whole run (default: once its sockets are open, tcpprobe switches to the sudo user or nobody and drops every capability)")
 	f.StringVar(&o.Mode, "mode", ModeAuto, "how to probe: raw (own SYNs, needs CAP_NET_RAW), connect (the kernel's connect(2)), or auto (raw, else connect with a notice)")
-	addTargetFlags(f, o)
+	o.addLifeFlags(cmd)
+	addTargetFlags(cmd, o)
 	addUXFlags(cmd, o)
-	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s))
+	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s), newListenersCmd(s))
 	return cmd
 }
 

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 	"github.com/tcpprobe/tcpprobe/internal/targets"
+	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/report"
 )
 
@@ -30,7 +32,8 @@ type TargetOptions struct {
 }
 
 // addTargetFlags registers the target flags of this file.
-func addTargetFlags(f *pflag.FlagSet, o *Options) {
+func addTargetFlags(cmd *cobra.Command, o *Options) {
+	f := cmd.Flags()
 	f.StringArrayVar(&o.Exclude, "exclude", nil, "leave these out: addresses, prefixes, ranges or names, with or without :PORT, separated by commas; may be repeated")
 	f.StringArrayVar(&o.ExcludeFiles, "exclude-file", nil, "leave out the targets of FILE (the target file syntax, without expect=); may be repeated")
 	f.Int64Var(&o.MaxProbes, "max-probes", DefaultMaxProbes, "refuse a run of more probes than this (targets × -c; -c 0 counts one round), a guard against a typo in a prefix or range; 0: no limit")
@@ -127,6 +130,20 @@ func (o *Options) plan(ctx context.Context, args []string, s Streams, env Env) (
 		return nil, done, usagef("%s would make the run more than %d probes: check it for a typo, or allow it with --max-probes N (0: no limit)", tm.Where, o.MaxProbes)
 	}
 	return nil, done, &UsageError{Err: err}
+}
+
+// familyTargets stands one target for each family the plan probes, for
+// checks that only need to know which families a run uses.
+func familyTargets(p *targets.Plan) []probe.Target {
+	var out []probe.Target
+	v4, v6 := p.Families()
+	if v4 {
+		out = append(out, probe.Target{Addr: netip.AddrPortFrom(netip.IPv4Unspecified(), 0)})
+	}
+	if v6 {
+		out = append(out, probe.Target{Addr: netip.AddrPortFrom(netip.IPv6Unspecified(), 0)})
+	}
+	return out
 }
 
 // spool keeps standard input for the two passes of a plan: in an unlinked

@@ -52,6 +52,7 @@ type Plan struct {
 	names   map[string][]netip.Addr // resolved once, used by every pass
 	exclude *Exclude
 	total   int64
+	v4, v6  bool // some target is IPv4, IPv6
 
 	// Used while checking only.
 	expects map[netip.AddrPort]expectAt
@@ -108,6 +109,20 @@ func NewPlan(ctx context.Context, opt Options, args []string, files []Source, ex
 	return p, nil
 }
 
+// Families says whether some target is IPv4, and whether some is IPv6.
+func (p *Plan) Families() (v4, v6 bool) { return p.v4, p.v6 }
+
+// family records the families of sp's addresses.
+func (p *Plan) family(sp *Spec) {
+	if ns, ok := p.addrs(sp).(nameSet); ok {
+		for _, a := range ns {
+			p.v4, p.v6 = p.v4 || a.Is4(), p.v6 || !a.Is4()
+		}
+		return
+	}
+	p.v4, p.v6 = p.v4 || sp.set.isV4(), p.v6 || !sp.set.isV4()
+}
+
 // Total is the number of targets the plan expands to: exact, except
 // that exclusions of single ports of a prefix or range, and any
 // exclusion inside an octet range of more than 4,194,304 addresses, are
@@ -141,6 +156,9 @@ func (p *Plan) check(ctx context.Context, sp *Spec) error {
 	}
 	n := p.count(sp)
 	p.total += n
+	if n > 0 {
+		p.family(sp)
+	}
 	if p.opt.MaxTargets > 0 && p.total > p.opt.MaxTargets {
 		return &TooManyError{AtLeast: p.total, Limit: p.opt.MaxTargets, Where: sp.Text}
 	}
