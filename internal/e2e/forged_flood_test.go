@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/netip"
+	"os"
+	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,15 +59,23 @@ func TestForgedICMPFlood(t *testing.T) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
-	if err := cmd.Run(); err != nil && cmd.ProcessState == nil {
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("tcpprobe: %v", err)
+	}
+	peakRSS := watchPeakRSS(cmd.Process.Pid)
+	// The process exits when its output pipes are drained; its last peak
+	// is read just before Wait reaps it.
+	for cmd.ProcessState == nil {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)); err != nil || strings.Contains(string(st), ") Z ") {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	rss := int64(peakRSS())
+	if err := cmd.Wait(); err != nil && cmd.ProcessState == nil {
 		t.Fatalf("tcpprobe: %v\nstderr: %s", err, errb.String())
 	}
 	took := time.Since(start)
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss int64
-	if ru != nil {
-		rss = ru.Maxrss << 10 // KiB on Linux
-	}
 	t.Logf("tcpprobe ran %v, exit %d, max RSS %.1f MB, JSON %d bytes", took.Round(time.Millisecond), cmd.ProcessState.ExitCode(), float64(rss)/(1<<20), out.Len())
 
 	if !flooded.Load() {
