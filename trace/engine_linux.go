@@ -36,6 +36,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	if cfg.Source.IsValid() {
+		route.Src = cfg.Source
+	}
 	r.Src, r.Interface = route.Src, route.Interface.Name
 	hw, err := rawsock.ResolveNeighbor(ctx, route, rawsock.DefaultSolicitTries, rawsock.DefaultSolicitInterval)
 	if err != nil {
@@ -66,7 +69,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer link.Close()
 	e := &engine{cfg: cfg, r: r, link: link, hw: hw,
-		f: flow{src: route.Src, dst: r.Dst, sport: r.SrcPort, dport: cfg.Port, sent: map[uint32][]byte{}},
+		f:     flow{src: route.Src, dst: r.Dst, sport: r.SrcPort, dport: cfg.Port, sent: map[uint32][]byte{}},
 		where: map[uint32][2]int{}}
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -314,12 +317,13 @@ func (e *engine) receive(pkt []byte, info rawsock.RecvInfo) {
 		return // a duplicate: the first answer stands
 	}
 	q.Kind, q.From, q.TTL = rep.kind, rep.from, rep.ttl
-	if !q.Sent.IsZero() {
-		q.RTT = info.Time.Sub(q.Sent)
-		if q.RTT < 0 {
-			q.RTT = 0
-		}
+	// The kernel's receive stamp, unless a forwarded skb kept a stamp of
+	// another clock (veth across namespaces can): then the time of reading.
+	at := info.Time
+	if at.Before(q.Sent) {
+		at = time.Now()
 	}
+	q.RTT = at.Sub(q.Sent)
 	q.ICMPType, q.ICMPCode, q.Errno, q.Reason = rep.typ, rep.code, rep.errno, rep.reason
 	q.MPLS, q.SYNACK = rep.mpls, rep.synack
 	q.Rewritten, q.QuoteRewritten = rep.rewritten, len(rep.rewritten) > 0

@@ -18,7 +18,7 @@ import (
 // towards the client (R4 via R3a).
 //
 //	link         IPv4               IPv6
-//	client-R1    198.18.40.0/24     fd00:40::/64   client .2 (.3, .4 spare), R1 .1
+//	client-R1    198.18.40.0/24     fd00:40::/64   client .2 (.3-.5 spare), R1 .1
 //	R1-R2        198.18.41.0/24     fd00:41::/64   R1 .1, R2 .2
 //	R2-R3a       198.18.42.0/24     fd00:42::/64   R2 .1, R3a .2
 //	R2-R3b       198.18.52.0/24     fd00:52::/64   R2 .1, R3b .2
@@ -80,6 +80,15 @@ var (
 	// ChainClientNATV4/V6 are masqueraded by R1 towards R2 (nftables).
 	ChainClientNATV4 = netip.MustParseAddr("198.18.40.4")
 	ChainClientNATV6 = netip.MustParseAddr("fd00:40::4")
+
+	// ChainClientStatelessV4/V6 are rewritten by R1 without conntrack
+	// (nftables payload statements, notrack) to ChainStatelessOuterV4/V6,
+	// an address of R1 that R1 maps back: ICMP errors from beyond R1
+	// quote the rewritten source.
+	ChainClientStatelessV4 = netip.MustParseAddr("198.18.40.5")
+	ChainClientStatelessV6 = netip.MustParseAddr("fd00:40::5")
+	ChainStatelessOuterV4  = netip.MustParseAddr("198.18.41.100")
+	ChainStatelessOuterV6  = netip.MustParseAddr("fd00:41::100")
 
 	ChainServerV4 = netip.MustParseAddr("198.18.44.2")
 	ChainServerV6 = netip.MustParseAddr("fd00:44::2")

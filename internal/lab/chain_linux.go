@@ -192,7 +192,10 @@ func (c *Chain) build() error {
 				fmt.Sprintf("addr add %s::%d/64 dev %s nodad", k.net6, end.host, end.ifc))
 		}
 	}
-	for _, a := range []string{"3", "4"} {
+	lines[roleR2] = append(lines[roleR2],
+		"route add "+ChainStatelessOuterV4.String()+"/32 via 198.18.41.1",
+		"route add "+ChainStatelessOuterV6.String()+"/128 via fd00:41::1")
+	for _, a := range []string{"3", "4", "5"} {
 		lines[roleClient] = append(lines[roleClient],
 			"addr add 198.18.40."+a+"/24 dev c0", "addr add fd00:40::"+a+"/64 dev c0 nodad preferred_lft 0")
 	}
@@ -263,6 +266,22 @@ func routerRuleset(role string, hop int) string {
 		w("    type nat hook postrouting priority 100; policy accept;")
 		w("    oifname \"b0\" ip saddr %s masquerade", ChainClientNATV4)
 		w("    oifname \"b0\" ip6 saddr %s masquerade", ChainClientNATV6)
+		w("  }")
+		// Stateless NAT: the source is rewritten without conntrack, so
+		// nothing translates the headers ICMP errors quote back.
+		w("  chain stateless {")
+		w("    type filter hook prerouting priority -300; policy accept;")
+		w("    ip saddr %s notrack ip saddr set %s", ChainClientStatelessV4, ChainStatelessOuterV4)
+		w("    ip daddr %s notrack ip daddr set %s", ChainStatelessOuterV4, ChainClientStatelessV4)
+		w("    ip6 saddr %s notrack ip6 saddr set %s", ChainClientStatelessV6, ChainStatelessOuterV6)
+		w("    ip6 daddr %s notrack ip6 daddr set %s", ChainStatelessOuterV6, ChainClientStatelessV6)
+		w("  }")
+		// R1's own ICMP errors go to the rewritten source: map them back
+		// (a route chain reroutes after the change).
+		w("  chain statelessout {")
+		w("    type route hook output priority -300; policy accept;")
+		w("    ip daddr %s ip daddr set %s", ChainStatelessOuterV4, ChainClientStatelessV4)
+		w("    ip6 daddr %s ip6 daddr set %s", ChainStatelessOuterV6, ChainClientStatelessV6)
 		w("  }")
 	}
 	w("}")
