@@ -130,6 +130,8 @@ type Result struct {
 
 	Started, Finished time.Time
 	Expect            string // assertion attached by the caller, if any
+
+	Diagnosis *Diagnosis // --diagnose: where and why (nil when not asked)
 }
 
 // Err returns nil for an open port and otherwise an error wrapping the

@@ -85,6 +85,8 @@ type Result struct {
 	// Seq is the repetition this result belongs to with -c N (from 1);
 	// absent when each target is probed once.
 	Seq int `json:"seq,omitempty"`
+	// Diagnosis says where and why (--diagnose); absent otherwise.
+	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
 }
 
 // Schedule is the SYN schedule a probe followed.
@@ -210,6 +212,7 @@ func FromProbe(r *probe.Result) *Result {
 	if r.Teardown {
 		out.Teardown = "rst"
 	}
+	out.Diagnosis = diagnosisJSON(r.Diagnosis)
 	return out
 }
 
@@ -376,6 +379,7 @@ func AppendEntry(b []byte, e Entry) []byte {
 		b = append(b, `,"seq":`...)
 		b = strconv.AppendInt(b, int64(e.Seq), 10)
 	}
+	b = appendDiagnosis(b, r.Diagnosis)
 	return append(b, "}\n"...)
 }
 

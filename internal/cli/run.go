@@ -107,6 +107,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if err != nil {
 		return err
 	}
+	o.diagnoseConfig(&cfg)
 	if intervalSet && o.Count == 1 {
 		return usagef("--interval only spaces repeated rounds: add -c N (N > 1) or drop --interval")
 	}
@@ -203,7 +204,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 			num = seq
 		}
 		if mode != ModeConnect {
-			err := rounds.round(ctx, num, report.ModeRaw, pr.Run)
+			err := rounds.round(ctx, num, report.ModeRaw, o.diagnosing(pr.Run))
 			var ee *probe.EnvError
 			if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && errors.Is(err, os.ErrPermission) {
 				fmt.Fprintf(s.Err, "tcpprobe: notice: raw sockets are not allowed (%v); using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline. For raw probing run as root or: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", ee.Err)
@@ -221,7 +222,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 				continue
 			}
 		}
-		if err := rounds.round(ctx, num, report.ModeConnect, kconnect.New(kcfg).Run); err != nil {
+		if err := rounds.round(ctx, num, report.ModeConnect, o.diagnosing(kconnect.New(kcfg).Run)); err != nil {
 			runErr = err
 			break
 		}
