@@ -43,6 +43,9 @@ const (
 	// ChainPortFullQueue has a listener with backlog 1 that never accepts;
 	// FillAcceptQueue fills it.
 	ChainPortFullQueue = 2003
+	// ChainPortSlowQueue is like ChainPortFullQueue, but AcceptOneAfter
+	// makes room in its queue for one more connection.
+	ChainPortSlowQueue = 2005
 	// ChainPortECMP and ChainPortECMPVary are counted per path at R2
 	// (ECMPCounts): one for a trace, one for probes with varying flows.
 	ChainPortECMP     = 2010

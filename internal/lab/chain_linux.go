@@ -42,7 +42,8 @@ type Chain struct {
 
 	mu        sync.Mutex
 	listeners []net.Listener
-	fds       []int      // raw listening sockets (full accept queue)
+	fds       []int // raw sockets: backlog-1 listeners, accepted connections
+	queues    map[queueKey]int
 	conns     []net.Conn // connections that fill the accept queue
 	wg        sync.WaitGroup
 }
@@ -120,7 +121,7 @@ func BuildChain() (*Chain, error) {
 		return nil, fmt.Errorf("lab: random prefix: %v", err)
 	}
 	prefix := fmt.Sprintf("%s-%d-%04x", KindChain, os.Getpid(), binary.BigEndian.Uint16(r[:]))
-	c := &Chain{Prefix: prefix, ns: &Lab{Prefix: prefix}}
+	c := &Chain{Prefix: prefix, ns: &Lab{Prefix: prefix}, queues: map[queueKey]int{}}
 	c.Client, c.Server, c.Cookie = c.name(roleClient), c.name(roleServer), c.name(roleCookie)
 	for _, role := range []string{roleR1, roleR2, roleR3a, roleR3b, roleR4} {
 		c.Routers = append(c.Routers, c.name(role))
@@ -339,40 +340,53 @@ func (c *Chain) listen() error {
 		}
 	}
 	return c.ns.Do(c.Server, func() error {
-		for _, v6 := range []bool{false, true} {
-			fam, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Port: ChainPortFullQueue})
+		for _, k := range queueKeys() {
+			port, v6 := k.port, k.v6
+			fam, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Port: port})
 			if v6 {
-				fam, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: ChainPortFullQueue}
+				fam, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: port}
 			}
 			fd, err := unix.Socket(fam, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 			if err != nil {
 				return fmt.Errorf("socket for the full-queue listener: %w", err)
 			}
 			c.fds = append(c.fds, fd)
+			c.queues[k] = fd
 			if v6 {
 				if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
 					return fmt.Errorf("IPV6_V6ONLY on the full-queue listener: %w", err)
 				}
 			}
 			if err := unix.Bind(fd, sa); err != nil {
-				return fmt.Errorf("bind port %d: %w", ChainPortFullQueue, err)
+				return fmt.Errorf("bind port %d: %w", port, err)
 			}
 			if err := unix.Listen(fd, 1); err != nil {
-				return fmt.Errorf("listen on port %d: %w", ChainPortFullQueue, err)
+				return fmt.Errorf("listen on port %d: %w", port, err)
 			}
 		}
 		return nil
 	})
 }
 
-// FillAcceptQueue connects from the client to ChainPortFullQueue until the
-// listener's accept queue (backlog 1, never accepted) is full, so that the
-// server drops every further SYN (ListenOverflows). The connections stay
-// open until Close.
-func (c *Chain) FillAcceptQueue(v6 bool) error {
-	dst := net.JoinHostPort(ChainServerV4.String(), strconv.Itoa(ChainPortFullQueue))
+// queueKey names one backlog-1 listener.
+type queueKey struct {
+	port int
+	v6   bool
+}
+
+func queueKeys() []queueKey {
+	return []queueKey{{ChainPortFullQueue, false}, {ChainPortFullQueue, true},
+		{ChainPortSlowQueue, false}, {ChainPortSlowQueue, true}}
+}
+
+// FillAcceptQueue connects from the client to port (ChainPortFullQueue or
+// ChainPortSlowQueue) until the listener's accept queue (backlog 1) is
+// full, so that the server drops every further SYN (ListenOverflows). The
+// connections stay open until Close.
+func (c *Chain) FillAcceptQueue(port int, v6 bool) error {
+	dst := net.JoinHostPort(ChainServerV4.String(), strconv.Itoa(port))
 	if v6 {
-		dst = net.JoinHostPort(ChainServerV6.String(), strconv.Itoa(ChainPortFullQueue))
+		dst = net.JoinHostPort(ChainServerV6.String(), strconv.Itoa(port))
 	}
 	return c.ns.Do(c.Client, func() error {
 		// Backlog 1 holds two established connections (full is
@@ -388,6 +402,29 @@ func (c *Chain) FillAcceptQueue(v6 bool) error {
 		}
 		return nil
 	})
+}
+
+// AcceptOneAfter makes the ChainPortSlowQueue listener of one family
+// accept one connection after d, which gives its full queue room for one
+// more: a SYN retransmitted after that is answered.
+func (c *Chain) AcceptOneAfter(v6 bool, d time.Duration) {
+	c.mu.Lock()
+	fd, ok := c.queues[queueKey{ChainPortSlowQueue, v6}]
+	c.mu.Unlock()
+	if !ok {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		time.Sleep(d)
+		// The queue holds connections: accept returns at once.
+		if nfd, _, err := unix.Accept(fd); err == nil {
+			c.mu.Lock()
+			c.fds = append(c.fds, nfd)
+			c.mu.Unlock()
+		}
+	}()
 }
 
 // ECMPCounts returns the SYNs R2 forwarded on path a (to R3a) and path b (to

@@ -5,6 +5,7 @@ package lab
 import (
 	"context"
 	"os/exec"
+	"time"
 )
 
 // Chain is the trace lab; see the Linux build.
@@ -18,7 +19,10 @@ type Chain struct {
 func BuildChain() (*Chain, error) { return nil, errNotImplemented }
 
 // FillAcceptQueue is not implemented off Linux.
-func (c *Chain) FillAcceptQueue(v6 bool) error { return errNotImplemented }
+func (c *Chain) FillAcceptQueue(port int, v6 bool) error { return errNotImplemented }
+
+// AcceptOneAfter is not implemented off Linux.
+func (c *Chain) AcceptOneAfter(v6 bool, d time.Duration) {}
 
 // ECMPCounts is not implemented off Linux.
 func (c *Chain) ECMPCounts(tag string, v6 bool) (a, b int, err error) {
