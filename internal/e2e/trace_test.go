@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,9 +43,10 @@ func chainLab(t *testing.T) *lab.Chain {
 	return c
 }
 
-// inChain runs tcpprobe with args in the chain's client namespace.
-func inChain(t *testing.T, c *lab.Chain, limit time.Duration, args ...string) run {
-	t.Helper()
+// inChain runs tcpprobe with args in the chain's client namespace; an error
+// says it could not run at all (or ran out of time). Safe to call from any
+// goroutine.
+func inChain(c *lab.Chain, limit time.Duration, args ...string) (run, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := c.Command(ctx, c.Client, bin, args...)
@@ -59,44 +61,65 @@ func inChain(t *testing.T, c *lab.Chain, limit time.Duration, args ...string) ru
 	case errors.As(err, &ee) && ctx.Err() == nil:
 		r.exit = ee.ExitCode()
 	default:
-		t.Fatalf("tcpprobe %s: %v (after %v)\nstderr: %s", strings.Join(args, " "), err, r.took, r.stderr)
+		return r, fmt.Errorf("tcpprobe %s: %v (after %v)\nstderr: %s", strings.Join(args, " "), err, r.took, r.stderr)
 	}
-	return r
+	return r, nil
 }
 
 // Quick schedules: every trace query waits 400 ms, a silence of 3 hops ends it.
 var traceFlags = []string{"trace", "--json", "--wait", "400ms", "--gap", "3", "--max-hops", "12"}
 
-// traceJSON runs tcpprobe trace --json and decodes the document.
-func traceJSON(t *testing.T, c *lab.Chain, args ...string) *trace.JSON {
-	t.Helper()
-	r := inChain(t, c, 30*time.Second, append(slices.Clone(traceFlags), args...)...)
+// traceJSON runs tcpprobe trace --json and decodes the document, which
+// must match the schema.
+func traceJSON(c *lab.Chain, args ...string) (*trace.JSON, error) {
+	r, err := inChain(c, 30*time.Second, append(slices.Clone(traceFlags), args...)...)
+	if err != nil {
+		return nil, err
+	}
 	if err := schema.Validate([]byte(r.stdout)); err != nil {
-		t.Errorf("trace %s: output does not match docs/schema/result-v1.json: %v", strings.Join(args, " "), err)
+		return nil, fmt.Errorf("trace %s: output does not match docs/schema/result-v1.json: %v\n%s", strings.Join(args, " "), err, r.stdout)
 	}
 	var doc trace.JSON
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
-		t.Fatalf("trace %s: not a JSON document (%v)\nexit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, r.exit, r.stdout, r.stderr)
+		return nil, fmt.Errorf("trace %s: not a JSON document (%v)\nexit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, r.exit, r.stdout, r.stderr)
 	}
 	if doc.Type != "trace" || !doc.Paris {
-		t.Errorf("trace %s: type %q paris %v, want trace, true", strings.Join(args, " "), doc.Type, doc.Paris)
+		return nil, fmt.Errorf("trace %s: type %q paris %v, want trace, true", strings.Join(args, " "), doc.Type, doc.Paris)
 	}
-	return &doc
+	return &doc, nil
 }
 
 // diagnoseJSON runs tcpprobe --diagnose --json on one target.
-func diagnoseJSON(t *testing.T, c *lab.Chain, args ...string) *report.Result {
-	t.Helper()
+func diagnoseJSON(c *lab.Chain, args ...string) (*report.Result, error) {
 	all := append([]string{"--json", "--diagnose", "--trace-wait", "400ms", "--timeout", "1s"}, args...)
-	r := inChain(t, c, 30*time.Second, all...)
+	r, err := inChain(c, 30*time.Second, all...)
+	if err != nil {
+		return nil, err
+	}
 	if err := schema.Validate([]byte(r.stdout)); err != nil {
-		t.Errorf("%s: output does not match the schema: %v", strings.Join(all, " "), err)
+		return nil, fmt.Errorf("%s: output does not match the schema: %v\n%s", strings.Join(all, " "), err, r.stdout)
 	}
 	var doc report.Document
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Results) != 1 {
-		t.Fatalf("%s: want one result (%v)\nstdout: %s\nstderr: %s", strings.Join(all, " "), err, r.stdout, r.stderr)
+		return nil, fmt.Errorf("%s: want one result (%v)\nstdout: %s\nstderr: %s", strings.Join(all, " "), err, r.stdout, r.stderr)
 	}
-	return doc.Results[0]
+	return doc.Results[0], nil
+}
+
+// concurrently runs fn for every index below n, at most limit at once,
+// and waits for all.
+func concurrently(n, limit int, fn func(i int)) {
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // hopAddrs are the addresses router position hop may answer from: R3a or
@@ -207,48 +230,233 @@ func checkTrace(t *testing.T, doc *trace.JSON, w traceWant) {
 	}
 }
 
+// traceRun is what one case's two commands printed.
+type traceRun struct {
+	doc  *trace.JSON
+	res  *report.Result
+	errs []error
+}
+
 // TestTraceChain traces every scenario of the chain lab in both families,
 // and diagnoses the same targets with --diagnose: both must name the hop
-// and the cause.
+// and the cause. The cases run at once (each mostly waits for silence),
+// then each is checked in its own subtest.
 func TestTraceChain(t *testing.T) {
 	c := chainLab(t)
-	for _, v6 := range []bool{false, true} {
-		for _, tc := range traceCases(v6) {
-			t.Run(tc.name, func(t *testing.T) {
-				t.Parallel()
-				var args []string
-				if tc.source.IsValid() {
-					args = append(args, "--source", tc.source.String())
-				}
-				doc := traceJSON(t, c, append(args, tc.target.String())...)
-				checkTrace(t, doc, tc.want)
-				if t.Failed() {
-					t.Logf("trace: %+v", doc)
-				}
-				args = nil
-				if tc.diagSource.IsValid() {
-					args = append(args, "--source", tc.diagSource.String())
-				}
-				res := diagnoseJSON(t, c, append(args, tc.target.String())...)
-				d := res.Diagnosis
-				switch {
-				case tc.want.cause == "" && d != nil:
-					t.Errorf("diagnosis %+v, want none", d)
-				case tc.want.cause != "" && d == nil:
-					t.Errorf("no diagnosis, want %s at hop %d", tc.want.cause, tc.want.diagHop)
-				case d != nil && (d.Cause != tc.want.cause || d.Hop != tc.want.diagHop || !slices.Contains(tc.want.diagAddr, d.Address) || d.Summary == ""):
-					t.Errorf("diagnosis %+v, want %s at hop %d by one of %v", d, tc.want.cause, tc.want.diagHop, tc.want.diagAddr)
-				}
-			})
+	cases := append(traceCases(false), traceCases(true)...)
+	runs := make([]traceRun, len(cases))
+	concurrently(len(cases), 12, func(i int) {
+		tc, out := cases[i], &runs[i]
+		var args []string
+		if tc.source.IsValid() {
+			args = append(args, "--source", tc.source.String())
 		}
+		doc, err := traceJSON(c, append(args, tc.target.String())...)
+		out.doc = doc
+		if err != nil {
+			out.errs = append(out.errs, err)
+		}
+		args = nil
+		if tc.diagSource.IsValid() {
+			args = append(args, "--source", tc.diagSource.String())
+		}
+		res, err := diagnoseJSON(c, append(args, tc.target.String())...)
+		out.res = res
+		if err != nil {
+			out.errs = append(out.errs, err)
+		}
+	})
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := runs[i]
+			for _, err := range out.errs {
+				t.Error(err)
+			}
+			if out.doc != nil {
+				checkTrace(t, out.doc, tc.want)
+				if t.Failed() {
+					b, _ := json.Marshal(out.doc)
+					t.Logf("trace: %s", b)
+				}
+			}
+			if out.res == nil {
+				return
+			}
+			d := out.res.Diagnosis
+			switch {
+			case tc.want.cause == "" && d != nil:
+				t.Errorf("diagnosis %+v, want none", d)
+			case tc.want.cause != "" && d == nil:
+				t.Errorf("no diagnosis, want %s at hop %d", tc.want.cause, tc.want.diagHop)
+			case d != nil && (d.Cause != tc.want.cause || d.Hop != tc.want.diagHop || !slices.Contains(tc.want.diagAddr, d.Address) || d.Summary == ""):
+				t.Errorf("diagnosis %+v, want %s at hop %d by one of %v", d, tc.want.cause, tc.want.diagHop, tc.want.diagAddr)
+			}
+		})
 	}
 	t.Run("text", func(t *testing.T) {
-		t.Parallel()
-		r := inChain(t, c, 30*time.Second, "trace", "--wait", "400ms", ap(lab.ChainServerV4, lab.ChainPortOpen).String())
+		r, err := inChain(c, 30*time.Second, "trace", "--wait", "400ms", ap(lab.ChainServerV4, lab.ChainPortOpen).String())
+		if err != nil {
+			t.Fatal(err)
+		}
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 		if r.exit != 0 || len(lines) != 7 || !strings.Contains(lines[0], "one flow for every query (Paris") ||
 			!strings.HasPrefix(lines[5], "  5  198.18.44.2") || lines[6] != "verdict: open at hop 5" {
 			t.Errorf("trace text (exit %d):\n%s\nwant a Paris header, hops 1-5, `verdict: open at hop 5`", r.exit, r.stdout)
 		}
 	})
+}
+
+// TestTraceChainPaths proves what only a chain shows: a trace holds its
+// flow on one ECMP path where per-probe flows spread over both; a stateless
+// NAT's rewritten quotes are reported (and conntrack's restored ones are
+// not); a full accept queue and syncookies are diagnosed from the client.
+func TestTraceChainPaths(t *testing.T) {
+	c := chainLab(t)
+	type check func(t *testing.T)
+	var names []string
+	var work []func() check
+	add := func(name string, fn func() check) {
+		names = append(names, name)
+		work = append(work, fn)
+	}
+	for _, v6 := range []bool{false, true} {
+		fam, srv, cookie := "v4", lab.ChainServerV4, lab.ChainCookieV4
+		stateless, masq := lab.ChainClientStatelessV4, lab.ChainClientNATV4
+		if v6 {
+			fam, srv, cookie = "v6", lab.ChainServerV6, lab.ChainCookieV6
+			stateless, masq = lab.ChainClientStatelessV6, lab.ChainClientNATV6
+		}
+		add(fam+"/ecmp", func() check {
+			doc, terr := traceJSON(c, "--queries", "5", ap(srv, lab.ChainPortECMP).String())
+			pa, pb, perr := c.ECMPCounts("paris", v6)
+			_, verr := inChain(c, 30*time.Second, "--json", "-c", "16", "--interval", "20ms", "--timeout", "300ms",
+				ap(srv, lab.ChainPortECMPVary).String())
+			va, vb, cerr := c.ECMPCounts("vary", v6)
+			return func(t *testing.T) {
+				for _, err := range []error{terr, perr, verr, cerr} {
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				if doc.Verdict.Outcome != "refused" || doc.Verdict.Hop != 5 {
+					t.Errorf("trace verdict %+v, want refused at hop 5", doc.Verdict)
+				}
+				// Hops 3, 4 and 5 (5 queries each) cross R2, and maybe
+				// hops in flight past 5.
+				if min(pa, pb) != 0 || max(pa, pb) < 15 {
+					t.Errorf("trace SYNs per path at R2: a=%d b=%d, want all of them (≥ 15) on one path", pa, pb)
+				}
+				if va == 0 || vb == 0 {
+					t.Errorf("16 probes with their own source ports per path at R2: a=%d b=%d, want both paths used", va, vb)
+				}
+				t.Logf("ECMP at R2: trace (one flow) a=%d b=%d; 16 probes (16 flows) a=%d b=%d", pa, pb, va, vb)
+			}
+		})
+		add(fam+"/stateless-nat", func() check {
+			doc, err := traceJSON(c, "--source", stateless.String(), ap(srv, lab.ChainPortOpen).String())
+			return func(t *testing.T) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if doc.Verdict.Outcome != "open" || doc.Verdict.Hop != 5 {
+					t.Errorf("verdict %+v, want open at hop 5", doc.Verdict)
+				}
+				for _, h := range doc.Hops[:min(len(doc.Hops), 4)] {
+					for _, q := range h.Queries {
+						if q.Kind != trace.KindTimeExceeded || !q.QuoteRewritten || !slices.Contains(q.Rewritten, "source") {
+							t.Errorf("hop %d: %+v, want a time exceeded whose quote has the source rewritten", h.TTL, q)
+						}
+					}
+				}
+			}
+		})
+		add(fam+"/masquerade", func() check {
+			doc, err := traceJSON(c, "--source", masq.String(), ap(srv, lab.ChainPortOpen).String())
+			return func(t *testing.T) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if doc.Verdict.Outcome != "open" || doc.Verdict.Hop != 5 {
+					t.Errorf("verdict %+v, want open at hop 5", doc.Verdict)
+				}
+				// conntrack translates the quotes of RELATED ICMP errors
+				// back: nothing differs by the time they reach us.
+				for _, h := range doc.Hops {
+					for _, q := range h.Queries {
+						if q.QuoteRewritten {
+							t.Errorf("hop %d: quote rewritten %v behind conntrack NAT, which restores quotes", h.TTL, q.Rewritten)
+						}
+					}
+				}
+			}
+		})
+		add(fam+"/full-accept-queue", func() check {
+			ferr := c.FillAcceptQueue(lab.ChainPortFullQueue, v6)
+			target := ap(srv, lab.ChainPortFullQueue).String()
+			doc, terr := traceJSON(c, target)
+			res, derr := diagnoseJSON(c, target)
+			return func(t *testing.T) {
+				for _, err := range []error{ferr, terr, derr} {
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				if doc.Verdict.Outcome != "timeout" || doc.LastRespondingHop != 4 || doc.DestinationHops != 5 {
+					t.Errorf("trace: verdict %+v last_responding_hop %d destination_hops %d, want timeout, 4, 5", doc.Verdict, doc.LastRespondingHop, doc.DestinationHops)
+				}
+				d := res.Diagnosis
+				if res.Outcome != "timeout" || d == nil || d.Cause != "destination-silent" || d.Hop != 5 || !strings.Contains(d.Summary, "accept queue is full") {
+					t.Errorf("outcome %s diagnosis %+v, want timeout, destination-silent at hop 5 naming the accept queue", res.Outcome, d)
+				}
+			}
+		})
+		add(fam+"/accept-queue-drains", func() check {
+			ferr := c.FillAcceptQueue(lab.ChainPortSlowQueue, v6)
+			c.AcceptOneAfter(v6, 1200*time.Millisecond)
+			r, err := inChain(c, 30*time.Second, "--json", "--diagnose", "--schedule", "0,2s/3s", ap(srv, lab.ChainPortSlowQueue).String())
+			var doc report.Document
+			if err == nil {
+				err = json.Unmarshal([]byte(r.stdout), &doc)
+			}
+			return func(t *testing.T) {
+				for _, err := range []error{ferr, err} {
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				if len(doc.Results) != 1 {
+					t.Fatalf("want one result: %s", r.stdout)
+				}
+				res := doc.Results[0]
+				d := res.Diagnosis
+				if res.Outcome != "open" || len(res.Attempts) != 2 || d == nil || d.Cause != "answered-on-retransmission" ||
+					!strings.Contains(d.Summary, "loss") || !strings.Contains(d.Summary, "accept queue") {
+					t.Errorf("outcome %s after %d SYNs, diagnosis %+v; want open on the 2nd SYN, answered-on-retransmission naming loss and the accept queue", res.Outcome, len(res.Attempts), d)
+				}
+			}
+		})
+		add(fam+"/syncookies", func() check {
+			target := ap(cookie, lab.ChainPortOpen).String()
+			doc, terr := traceJSON(c, target)
+			res, derr := diagnoseJSON(c, target)
+			return func(t *testing.T) {
+				for _, err := range []error{terr, derr} {
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				if doc.Verdict.Summary != "open at hop 5" {
+					t.Errorf("trace verdict %+v, want open at hop 5", doc.Verdict)
+				}
+				if d := res.Diagnosis; res.Outcome != "open" || d == nil || d.Cause != "syn-cookie" || d.Address != cookie.String() {
+					t.Errorf("outcome %s diagnosis %+v, want open, syn-cookie from %s", res.Outcome, d, cookie)
+				}
+			}
+		})
+	}
+	checks := make([]check, len(work))
+	concurrently(len(work), 12, func(i int) { checks[i] = work[i]() })
+	for i, name := range names {
+		t.Run(name, checks[i])
+	}
 }
