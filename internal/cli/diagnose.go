@@ -19,7 +19,7 @@ const diagnoseParallel = 4
 // addDiagnoseFlags registers --diagnose and --trace-wait.
 func addDiagnoseFlags(f *pflag.FlagSet, o *Options) {
 	f.BoolVar(&o.Diagnose, "diagnose", false, "trace every result that is not open (where and why the SYN ends) and look for signatures in the packets (answered only on a retransmission, syncookies, ICMP rate limits); keeps CAP_NET_RAW for the traces")
-	f.DurationVar(&o.TraceWait, "trace-wait", trace.DefaultWait, "with --diagnose: how long each trace query waits for its answer")
+	f.DurationVar(&o.TraceWait, "trace-wait", 0, "with --diagnose: how long each trace query waits for its answer (0: 1s)")
 }
 
 // diagnoseConfig keeps the privilege --diagnose's traces need: they open
@@ -77,7 +77,6 @@ func (o *Options) diagnose(ctx context.Context, r *probe.Result) *probe.Diagnosi
 			c := base
 			c.FirstHop, c.MaxHops, c.Queries, c.NoDistance = 64, 64, 3, true
 			c.SendGap = 10 * time.Millisecond
-			c.Wait = min(c.Wait, time.Second)
 			if tr, err := trace.Run(ctx, c); err == nil {
 				cookie = trace.CookieConfirmed(tr, sent)
 			}
