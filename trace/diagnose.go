@@ -104,6 +104,10 @@ func Diagnose(res *probe.Result, tr *Result) *probe.Diagnosis {
 	d := &probe.Diagnosis{Hop: v.Hop, Address: addr(v.Responder), Trace: v.Line}
 	dst := addr(tr.Dst)
 	switch {
+	case v.Outcome == string(probe.Timeout) && rateLimited(res, tr) > 0:
+		k := rateLimited(res, tr)
+		d.Cause, d.Hop, d.Address = probe.CauseICMPRateLimited, k, addr(res.Responder)
+		d.Summary = fmt.Sprintf("%s (hop %d) rejected the probe's SYN (%s) but sent nothing for the trace's, which die there: it rate-limits its ICMP errors", d.Address, k, res.Reason)
 	case v.Outcome == string(probe.Open):
 		d.Cause = probe.CauseIntermittent
 		d.Summary = fmt.Sprintf("the probe's SYNs went unanswered but the trace's reached %s open at hop %d: packet loss, or a listen/accept queue that was full then and has room now", dst, v.Hop)
@@ -164,4 +168,16 @@ func partial(tr *Result, v Verdict) (silent, total int) {
 // the first.
 func Retransmitted(res *probe.Result) bool {
 	return res.Outcome == probe.Open && len(res.Attempts) > 1
+}
+
+// rateLimited returns the hop of the router that decided res with an ICMP
+// error when the trace found it, as the last hop that answered, silent
+// about every query past it: the router stopped sending errors. 0 when
+// that is not the case.
+func rateLimited(res *probe.Result, tr *Result) int {
+	if res.Outcome != probe.Unreachable && res.Outcome != probe.Refused || !res.Responder.IsValid() ||
+		res.Responder == tr.Dst || res.Responder != tr.DiesAfter {
+		return 0
+	}
+	return tr.LastResponding
 }

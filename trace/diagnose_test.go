@@ -38,6 +38,8 @@ func TestDiagnose(t *testing.T) {
 		{"destination farther than the silence", probe.Timeout, &Result{Hops: hops([]Query{q(te, hop1)}, none, none), DestinationHops: 4},
 			probe.CauseFilteredAfterHop, 1, "198.18.40.1"},
 		{"nothing answers", probe.Timeout, &Result{Hops: hops(none, none)}, probe.CauseFilteredAfterHop, 0, ""},
+		{"the probe's rejecting router silent for the trace", probe.Unreachable, &Result{Hops: hops([]Query{q(te, hop1)}, []Query{q(te, hop2)}, none, none)},
+			probe.CauseICMPRateLimited, 2, "198.18.41.2"},
 		{"answered now", probe.Timeout, &Result{Hops: hops([]Query{q(te, hop1)}, []Query{q(KindSYNACK, dst)})},
 			probe.CauseIntermittent, 2, "198.18.44.2"},
 	}
@@ -47,7 +49,11 @@ func TestDiagnose(t *testing.T) {
 				tt.tr.Dst = dst
 				decide(tt.tr)
 			}
-			d := Diagnose(&probe.Result{Outcome: tt.outcome, Addr: dst}, tt.tr)
+			res := &probe.Result{Outcome: tt.outcome, Addr: dst}
+			if tt.outcome == probe.Unreachable {
+				res.Responder, res.Reason = hop2, "icmp-admin-prohibited"
+			}
+			d := Diagnose(res, tt.tr)
 			if d.Cause != tt.cause || d.Hop != tt.hop || d.Address != tt.addr || d.Summary == "" {
 				t.Errorf("got %+v, want %s at hop %d (%q)", d, tt.cause, tt.hop, tt.addr)
 			}

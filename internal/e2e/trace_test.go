@@ -3,9 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -18,8 +20,12 @@ import (
 
 	"github.com/tcpprobe/tcpprobe/docs/schema"
 	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/spoof"
 	"github.com/tcpprobe/tcpprobe/report"
 	"github.com/tcpprobe/tcpprobe/trace"
+	xicmp "golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
 // chainLab builds the trace lab for t, or skips t when not root.
@@ -454,9 +460,141 @@ func TestTraceChainPaths(t *testing.T) {
 			}
 		})
 	}
+	for _, v6 := range []bool{false, true} {
+		fam, srv, port, r2 := "v4", lab.ChainServerV4, lab.ChainPortRateLimitedV4, lab.ChainHopV4[1]
+		if v6 {
+			fam, srv, port, r2 = "v6", lab.ChainServerV6, lab.ChainPortRateLimitedV6, lab.ChainHopV6[1]
+		}
+		add(fam+"/icmp-rate-limited", func() check {
+			// R2 answers the probe's SYN, then nothing: only --diagnose
+			// touches this port.
+			res, err := diagnoseJSON(c, "--profile", "linux", ap(srv, uint16(port)).String())
+			return func(t *testing.T) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := res.Diagnosis
+				if res.Outcome != "unreachable" || res.Responder != r2.String() || d == nil ||
+					d.Cause != "icmp-rate-limited" || d.Hop != 2 || d.Address != r2.String() {
+					t.Errorf("outcome %s from %s, diagnosis %+v; want unreachable from %s, icmp-rate-limited at hop 2", res.Outcome, res.Responder, d, r2)
+				}
+			}
+		})
+		add(fam+"/forged-time-exceeded", func() check {
+			return forgedTrace(c, v6)
+		})
+	}
 	checks := make([]check, len(work))
 	concurrently(len(work), 12, func(i int) { checks[i] = work[i]() })
 	for i, name := range names {
 		t.Run(name, checks[i])
 	}
+}
+
+// forgedTrace traces the server's dropping port while a forger on R1's
+// link to the client answers the first query with two forged time
+// exceeded messages, one quoting another sequence number and one another
+// destination port: the trace must list both as ignored and conclude as
+// without them.
+func forgedTrace(c *lab.Chain, v6 bool) func(t *testing.T) {
+	srv, r1 := lab.ChainServerV4, lab.ChainHopV4[0]
+	if v6 {
+		srv, r1 = lab.ChainServerV6, lab.ChainHopV6[0]
+	}
+	dst := ap(srv, lab.ChainPortServerDrop)
+	var tap *spoof.Tap
+	var clientMAC net.HardwareAddr
+	err := c.Do(c.Routers[0], func() (err error) {
+		tap, err = spoof.OpenTap("a0")
+		return err
+	})
+	if err == nil {
+		err = c.Do(c.Client, func() error {
+			ifi, err := net.InterfaceByName("c0")
+			if err == nil {
+				clientMAC = ifi.HardwareAddr
+			}
+			return err
+		})
+	}
+	if err != nil {
+		return func(t *testing.T) { t.Fatal(err) }
+	}
+	defer tap.Close()
+	forged := make(chan error, 1)
+	go func() {
+		syn, err := tap.WaitSYN(dst, time.Now().Add(10*time.Second))
+		if err != nil {
+			forged <- err
+			return
+		}
+		q := syn.Quote()
+		wrongSeq := syn.SetSeq(append([]byte(nil), q...), syn.ISS()+1_000_000)
+		wrongPort := syn.SetPorts(append([]byte(nil), q...), syn.Seg.SrcPort, syn.Seg.DstPort+7)
+		for _, quote := range [][]byte{wrongSeq, wrongPort} {
+			if err := tap.Inject(clientMAC, timeExceeded(v6, r1, syn.IP.Src, quote)); err != nil {
+				forged <- err
+				return
+			}
+		}
+		forged <- nil
+	}()
+	doc, terr := traceJSON(c, dst.String())
+	ferr := <-forged
+	return func(t *testing.T) {
+		for _, err := range []error{ferr, terr} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var why []string
+		for _, ig := range doc.Ignored {
+			if ig.From == r1.String() {
+				why = append(why, ig.Why)
+			}
+		}
+		slices.Sort(why)
+		if !slices.Equal(why, []string{"icmp-quote-addr", "icmp-quote-seq"}) {
+			t.Errorf("ignored from %s: %v (all: %+v), want icmp-quote-addr and icmp-quote-seq", r1, why, doc.Ignored)
+		}
+		if doc.Verdict.Outcome != "timeout" || doc.LastRespondingHop != 4 {
+			t.Errorf("verdict %+v after hop %d, want timeout after hop 4 as without the forgeries", doc.Verdict, doc.LastRespondingHop)
+		}
+		for _, q := range doc.Hops[0].Queries {
+			if q.Kind != trace.KindTimeExceeded {
+				t.Errorf("hop 1 query %+v, want the real time exceeded", q)
+			}
+		}
+	}
+}
+
+// timeExceeded builds an ICMP time exceeded (v4 11/0, v6 3/0) from `from`
+// to `to` quoting quote, checksums correct.
+func timeExceeded(v6 bool, from, to netip.Addr, quote []byte) []byte {
+	m := xicmp.Message{Type: ipv4.ICMPTypeTimeExceeded, Body: &xicmp.TimeExceeded{Data: quote}}
+	var psh []byte
+	proto := byte(1)
+	if v6 {
+		m.Type, proto = ipv6.ICMPTypeTimeExceeded, 58
+		psh = xicmp.IPv6PseudoHeader(from.AsSlice(), to.AsSlice())
+	}
+	body, _ := m.Marshal(psh)
+	if v6 {
+		h := make([]byte, 40, 40+len(body))
+		h[0] = 6 << 4
+		binary.BigEndian.PutUint16(h[4:], uint16(len(body)))
+		h[6], h[7] = proto, 64
+		f, d := from.As16(), to.As16()
+		copy(h[8:], f[:])
+		copy(h[24:], d[:])
+		return append(h, body...)
+	}
+	h := make([]byte, 20, 20+len(body))
+	h[0] = 0x45
+	binary.BigEndian.PutUint16(h[2:], uint16(20+len(body)))
+	h[8], h[9] = 64, proto
+	f, d := from.As4(), to.As4()
+	copy(h[12:], f[:])
+	copy(h[16:], d[:])
+	return spoof.FixIPv4Checksum(append(h, body...))
 }

@@ -46,6 +46,12 @@ const (
 	// ChainPortSlowQueue is like ChainPortFullQueue, but AcceptOneAfter
 	// makes room in its queue for one more connection.
 	ChainPortSlowQueue = 2005
+	// ChainPortRateLimitedV4 and V6 are rejected by R2 (hop 2) with ICMP
+	// admin prohibited once a minute and dropped otherwise: a router that
+	// rate-limits its ICMP errors. One port per family, so that tests of
+	// the two families do not take each other's one answer.
+	ChainPortRateLimitedV4 = 3025
+	ChainPortRateLimitedV6 = 3026
 	// ChainPortECMP and ChainPortECMPVary are counted per path at R2
 	// (ECMPCounts): one for a trace, one for probes with varying flows.
 	ChainPortECMP     = 2010

@@ -258,6 +258,12 @@ func routerRuleset(role string, hop int) string {
 			}
 		}
 	}
+	if role == roleR2 {
+		for _, p := range []int{ChainPortRateLimitedV4, ChainPortRateLimitedV6} {
+			w("    tcp dport %d limit rate 1/minute burst 1 packets reject with icmpx type admin-prohibited", p)
+			w("    tcp dport %d drop", p)
+		}
+	}
 	w("    tcp dport %d drop", ChainPortDrop(hop))
 	w("    meta nfproto ipv4 tcp dport %d reject with icmp type admin-prohibited", ChainPortReject(hop))
 	w("    meta nfproto ipv6 tcp dport %d reject with icmpv6 type admin-prohibited", ChainPortReject(hop))
