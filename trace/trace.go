@@ -20,6 +20,12 @@ const (
 // Defaults of Config.
 const (
 	DefaultMaxHops  = 30
+	// DefaultQueries and DefaultParallel stay inside the ICMP rate limit
+	// of a default Linux router (icmp_ratelimit 1000 ms, time exceeded
+	// and unreachable in icmp_ratemask: a burst of 6 errors to one host,
+	// then 1 a second): a hop's queries meet one router and take 3 of its
+	// 6; the hops in flight meet different routers, except past a router
+	// that ends the trace, where the lowest hop's queries go first.
 	DefaultQueries  = 3
 	DefaultGap      = 5
 	DefaultParallel = 4

@@ -11,10 +11,11 @@ import (
 	"github.com/tcpprobe/tcpprobe/wire"
 )
 
-// diagnoseParallel bounds the traces --diagnose runs at once: each router
-// limits the ICMP errors it sends, and traces that share routers share
-// those limits.
-const diagnoseParallel = 4
+// diagnoseParallel bounds the traces --diagnose runs at once. Each router
+// limits the ICMP errors it sends to one host (Linux: a burst of 6, then 1
+// per icmp_ratelimit, 1 s), and traces that share routers share that
+// budget: two traces of 3 queries per hop fill a default router's burst.
+const diagnoseParallel = 2
 
 // addDiagnoseFlags registers --diagnose and --trace-wait.
 func addDiagnoseFlags(f *pflag.FlagSet, o *Options) {
