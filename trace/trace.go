@@ -19,7 +19,7 @@ const (
 
 // Defaults of Config.
 const (
-	DefaultMaxHops  = 30
+	DefaultMaxHops = 30
 	// DefaultQueries and DefaultParallel stay inside the ICMP rate limit
 	// of a default Linux router (icmp_ratelimit 1000 ms, time exceeded
 	// and unreachable in icmp_ratemask: a burst of 6 errors to one host,
