@@ -11,6 +11,7 @@ const (
 	CauseSYNCookie         = "syn-cookie"        // the SYN-ACK carries the kernel's syncookie encoding
 	CauseICMPRateLimited   = "icmp-rate-limited" // a router's ICMP errors reach some SYNs and not others
 	CauseIntermittent      = "intermittent"      // the probe went unanswered, the trace's SYNs were answered
+	CauseMaxHops           = "max-hops"          // routers answer up to --max-hops, the destination never
 	CauseTraceFailed       = "trace-failed"      // the trace could not run; Summary says why
 )
 

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/wire"
@@ -124,6 +125,13 @@ func Diagnose(res *probe.Result, tr *Result) *probe.Diagnosis {
 		}
 		d.Cause = probe.CauseRejectedByHop
 		d.Summary = fmt.Sprintf("%s (hop %d) rejects the SYN: %s (%s)", d.Address, v.Hop, shortReason(v.Reason), probe.ErrnoName(v.Errno))
+	case tr.LastResponding > 0 && tr.LastResponding == lastTTL(tr):
+		d.Cause, d.Hop, d.Address = probe.CauseMaxHops, tr.LastResponding, addr(tr.DiesAfter)
+		why := "a path longer than the trace looked (raise --max-hops)"
+		if loops(tr) {
+			why = "a routing loop (one router answers at several hops)"
+		}
+		d.Summary = fmt.Sprintf("routers answered up to the last hop tried (%s at hop %d) and %s never did: %s", d.Address, d.Hop, dst, why)
 	case tr.LastResponding == 0:
 		d.Cause, d.Hop, d.Address = probe.CauseFilteredAfterHop, 0, ""
 		d.Summary = "no hop answered: the SYN (or every ICMP error about it) dies before the first router answers"
@@ -180,4 +188,31 @@ func rateLimited(res *probe.Result, tr *Result) int {
 		return 0
 	}
 	return tr.LastResponding
+}
+
+func lastTTL(tr *Result) int {
+	if n := len(tr.Hops); n > 0 {
+		return tr.Hops[n-1].TTL
+	}
+	return 0
+}
+
+// loops reports whether one address answered at two hops that are not
+// neighbours: packets went round in circles.
+func loops(tr *Result) bool {
+	seen := map[netip.Addr]int{}
+	for _, h := range tr.Hops {
+		for _, q := range h.Queries {
+			if q.Kind == KindNone {
+				continue
+			}
+			if k, ok := seen[q.From]; ok && h.TTL-k > 1 {
+				return true
+			}
+			if _, ok := seen[q.From]; !ok {
+				seen[q.From] = h.TTL
+			}
+		}
+	}
+	return false
 }

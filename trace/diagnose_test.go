@@ -40,6 +40,8 @@ func TestDiagnose(t *testing.T) {
 		{"nothing answers", probe.Timeout, &Result{Hops: hops(none, none)}, probe.CauseFilteredAfterHop, 0, ""},
 		{"the probe's rejecting router silent for the trace", probe.Unreachable, &Result{Hops: hops([]Query{q(te, hop1)}, []Query{q(te, hop2)}, none, none)},
 			probe.CauseICMPRateLimited, 2, "198.18.41.2"},
+		{"loop", probe.Timeout, &Result{Hops: hops([]Query{q(te, hop1)}, []Query{q(te, hop2)}, []Query{q(te, hop1)}, []Query{q(te, hop2)})},
+			probe.CauseMaxHops, 4, "198.18.41.2"},
 		{"answered now", probe.Timeout, &Result{Hops: hops([]Query{q(te, hop1)}, []Query{q(KindSYNACK, dst)})},
 			probe.CauseIntermittent, 2, "198.18.44.2"},
 	}

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/trace"
 	"github.com/tcpprobe/tcpprobe/wire"
@@ -18,7 +18,8 @@ import (
 const diagnoseParallel = 2
 
 // addDiagnoseFlags registers --diagnose and --trace-wait.
-func addDiagnoseFlags(f *pflag.FlagSet, o *Options) {
+func addDiagnoseFlags(cmd *cobra.Command, o *Options) {
+	f := cmd.Flags()
 	f.BoolVar(&o.Diagnose, "diagnose", false, "trace every result that is not open (where and why the SYN ends) and look for signatures in the packets (answered only on a retransmission, syncookies, ICMP rate limits); keeps CAP_NET_RAW for the traces")
 	f.DurationVar(&o.TraceWait, "trace-wait", 0, "with --diagnose: how long each trace query waits for its answer (0: 1s)")
 }
