@@ -309,8 +309,8 @@ func (e *engine) receive(pkt []byte, info rawsock.RecvInfo) {
 		return
 	}
 	w, ok := e.where[rep.seq]
-	if !ok {
-		return
+	if !ok || w[0] >= len(e.r.Hops) || w[1] >= len(e.r.Hops[w[0]].Queries) {
+		return // a hop past the end of the trace, cut off
 	}
 	q := &e.r.Hops[w[0]].Queries[w[1]]
 	if q.Kind != KindNone {
