@@ -371,14 +371,3 @@ func (e *engine) distance(ctx context.Context) error {
 	}
 	return nil
 }
-
-// hopsFromTTL guesses the hops a packet took from its received TTL: the
-// initial TTL is the smallest of 32, 64, 128 and 255 not below it.
-func hopsFromTTL(ttl uint8) int {
-	for _, init := range []int{32, 64, 128, 255} {
-		if int(ttl) <= init {
-			return init - int(ttl) + 1
-		}
-	}
-	return 0
-}
