@@ -7,7 +7,7 @@
 #
 # It builds the chain lab of internal/lab (client — R1 — R2 =ECMP=> R3a|R3b
 # — R4 — server, namespaces tpt-*, removed on exit, even on failure) with
-# internal/bench/tpchain, and runs every tool in the client namespace
+# tools/bench/tpchain, and runs every tool in the client namespace
 # against each scenario (IPv4): an open port, a closed port, a port the
 # server drops, a full accept queue, a drop at R2, a REJECT
 # (admin-prohibited) at R3, an `unreachable` route at R2, and the ECMP split
@@ -51,7 +51,7 @@ trap 'exit 130' INT TERM
 
 echo "== building tcpprobe and tpchain"
 if [ -n "${TCPPROBE_BIN:-}" ]; then cp "$TCPPROBE_BIN" "$WORK/tcpprobe"; else CGO_ENABLED=0 go build -o "$WORK/tcpprobe" ./cmd/tcpprobe; fi
-go build -o "$WORK/tpchain" ./internal/bench/tpchain
+go build -o "$WORK/tpchain" ./tools/bench/tpchain
 
 echo "== building the chain lab"
 "$WORK/tpchain" >"$WORK/prefix" 2>"$WORK/tpchain.err" &

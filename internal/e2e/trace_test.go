@@ -532,7 +532,7 @@ func forgedTrace(c *lab.Chain, v6 bool) func(t *testing.T) {
 		wrongSeq := syn.SetSeq(append([]byte(nil), q...), syn.ISS()+1_000_000)
 		wrongPort := syn.SetPorts(append([]byte(nil), q...), syn.Seg.SrcPort, syn.Seg.DstPort+7)
 		for _, quote := range [][]byte{wrongSeq, wrongPort} {
-			if err := tap.Inject(clientMAC, timeExceeded(v6, r1, syn.IP.Src, quote)); err != nil {
+			if err := tap.Inject(clientMAC, forgedTimeExceeded(v6, r1, syn.IP.Src, quote)); err != nil {
 				forged <- err
 				return
 			}
@@ -568,9 +568,9 @@ func forgedTrace(c *lab.Chain, v6 bool) func(t *testing.T) {
 	}
 }
 
-// timeExceeded builds an ICMP time exceeded (v4 11/0, v6 3/0) from `from`
+// forgedTimeExceeded builds an ICMP time exceeded (v4 11/0, v6 3/0) from `from`
 // to `to` quoting quote, checksums correct.
-func timeExceeded(v6 bool, from, to netip.Addr, quote []byte) []byte {
+func forgedTimeExceeded(v6 bool, from, to netip.Addr, quote []byte) []byte {
 	m := xicmp.Message{Type: ipv4.ICMPTypeTimeExceeded, Body: &xicmp.TimeExceeded{Data: quote}}
 	var psh []byte
 	proto := byte(1)
