@@ -68,6 +68,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer link.Close()
+	if cfg.Ready != nil {
+		if err := cfg.Ready(); err != nil {
+			return nil, err
+		}
+	}
 	e := &engine{cfg: cfg, r: r, link: link, hw: hw,
 		f:     flow{src: route.Src, dst: r.Dst, sport: r.SrcPort, dport: cfg.Port, sent: map[uint32][]byte{}},
 		where: map[uint32][2]int{}}

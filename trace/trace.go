@@ -62,6 +62,10 @@ type Config struct {
 	// never answered, one SYN to the next port tells whether the host
 	// answers at all and how many hops away it is.
 	NoDistance bool
+	// Ready, if set, is called once the trace's socket is open and its
+	// next hop known, before the first SYN: nothing after needs privilege,
+	// so it is where a caller drops it. An error ends the trace.
+	Ready func() error
 }
 
 func (c *Config) defaults() {

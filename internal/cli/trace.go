@@ -5,10 +5,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tcpprobe/tcpprobe/internal/privilege"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/report"
 	"github.com/tcpprobe/tcpprobe/trace"
@@ -18,7 +18,7 @@ import (
 type traceOptions struct {
 	MaxHops, Queries, Gap, Parallel, FirstHop int
 	Wait, SendGap                             time.Duration
-	JSON, NoOptions, IPv4, IPv6               bool
+	JSON, NoOptions, IPv4, IPv6, KeepPrivs    bool
 	Interface, Source                         string
 	SourcePort                                uint16
 }
@@ -76,6 +76,7 @@ func newTraceCmd(s Streams, env Env) *cobra.Command {
 	f.Uint16Var(&o.SourcePort, "source-port", 0, "source port of every query (default: a free random port)")
 	f.BoolVarP(&o.IPv4, "ipv4", "4", false, "resolve the name to an IPv4 address")
 	f.BoolVarP(&o.IPv6, "ipv6", "6", false, "resolve the name to an IPv6 address")
+	f.BoolVar(&o.KeepPrivs, "keep-privileges", false, "keep root and capabilities for the whole trace (default: once its socket is open, switch to the sudo user or nobody and drop every capability)")
 	return cmd
 }
 
@@ -129,14 +130,16 @@ func runTrace(ctx context.Context, o *traceOptions, arg string, s Streams, env E
 		}
 		cfg.Source = a.Unmap()
 	}
+	if !o.KeepPrivs {
+		cfg.Ready = func() error { return privilege.Drop(privilege.Options{}) }
+	}
 	r, err := trace.Run(ctx, cfg)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return err
 		}
-		if errors.Is(err, os.ErrPermission) {
-			return &probe.EnvError{Err: err}
-		}
+		// No CAP_NET_RAW (os.ErrPermission), an interface that will not
+		// open, a privilege that will not go: the environment's.
 		return &probe.EnvError{Err: err}
 	}
 	if o.JSON {

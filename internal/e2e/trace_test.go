@@ -95,8 +95,10 @@ func traceJSON(c *lab.Chain, args ...string) (*trace.JSON, error) {
 	return &doc, nil
 }
 
-// diagnoseJSON runs tcpprobe --diagnose --json on one target.
+// diagnoseJSON runs tcpprobe --diagnose --json with args, which end with
+// the target, and returns its result (other targets may come before it).
 func diagnoseJSON(c *lab.Chain, args ...string) (*report.Result, error) {
+	target := args[len(args)-1]
 	all := append([]string{"--json", "--diagnose", "--trace-wait", "400ms", "--timeout", "1s"}, args...)
 	r, err := inChain(c, 30*time.Second, all...)
 	if err != nil {
@@ -106,10 +108,14 @@ func diagnoseJSON(c *lab.Chain, args ...string) (*report.Result, error) {
 		return nil, fmt.Errorf("%s: output does not match the schema: %v\n%s", strings.Join(all, " "), err, r.stdout)
 	}
 	var doc report.Document
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Results) != 1 {
-		return nil, fmt.Errorf("%s: want one result (%v)\nstdout: %s\nstderr: %s", strings.Join(all, " "), err, r.stdout, r.stderr)
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err == nil {
+		for _, res := range doc.Results {
+			if res.Target == target {
+				return res, nil
+			}
+		}
 	}
-	return doc.Results[0], nil
+	return nil, fmt.Errorf("%s: no result for %s\nstdout: %s\nstderr: %s", strings.Join(all, " "), target, r.stdout, r.stderr)
 }
 
 // concurrently runs fn for every index below n, at most limit at once,
@@ -168,6 +174,7 @@ type traceCase struct {
 	// diagSource is --diagnose's --source (route errors a router sends
 	// are rate limited per source: the trace and the diagnosis use two).
 	diagSource netip.Addr
+	diagExtra  string // another target for the --diagnose run
 	want       traceWant
 }
 
@@ -179,6 +186,10 @@ func traceCases(v6 bool) []traceCase {
 		spare = lab.ChainClientSpareV6
 	}
 	dst := []string{srv.String()}
+	noRoute := netip.MustParseAddr("198.18.99.1")
+	if v6 {
+		noRoute = netip.MustParseAddr("2001:db8::1")
+	}
 	var cs []traceCase
 	for hop := 1; hop <= lab.ChainHops; hop++ {
 		at := hopAddrs(v6, hop)
@@ -204,6 +215,11 @@ func traceCases(v6 bool) []traceCase {
 			want: traceWant{"refused", "ECONNREFUSED", 5, dst, 5, nil, "refused-by-destination", 5, dst}},
 		traceCase{name: fam + "/open", target: ap(srv, lab.ChainPortOpen),
 			want: traceWant{"open", "", 5, dst, 5, nil, "", 0, nil}},
+		// The client routes only 198.18.32.0/19 and fd00::/16: nothing leaves.
+		// (--diagnose gets a routable target too: a run of local errors
+		// alone does not start.)
+		traceCase{name: fam + "/no-route", target: ap(noRoute, lab.ChainPortOpen), diagExtra: ap(srv, lab.ChainPortOpen).String(),
+			want: traceWant{"local-error", "ENETUNREACH", 0, []string{""}, 0, nil, "local", 0, []string{""}}},
 	)
 	return cs
 }
@@ -265,6 +281,9 @@ func TestTraceChain(t *testing.T) {
 		args = nil
 		if tc.diagSource.IsValid() {
 			args = append(args, "--source", tc.diagSource.String())
+		}
+		if tc.diagExtra != "" {
+			args = append(args, tc.diagExtra)
 		}
 		res, err := diagnoseJSON(c, append(args, tc.target.String())...)
 		out.res = res
