@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 
+	"github.com/tcpprobe/tcpprobe/internal/spoof"
 	"github.com/tcpprobe/tcpprobe/wire"
 )
 
@@ -103,30 +104,12 @@ func icmpPacket(t testing.TB, v6 bool, src, dst netip.Addr, typ, code int, quote
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ipWrap(v6, src, dst, byte(proto), body)
+	return ipWrap(src, dst, byte(proto), body)
 }
 
-// ipWrap puts payload behind an IPv4 or IPv6 header.
-func ipWrap(v6 bool, src, dst netip.Addr, proto byte, payload []byte) []byte {
-	if v6 {
-		h := make([]byte, 40, 40+len(payload))
-		h[0] = 6 << 4
-		binary.BigEndian.PutUint16(h[4:], uint16(len(payload)))
-		h[6], h[7] = proto, 62
-		s, d := src.As16(), dst.As16()
-		copy(h[8:], s[:])
-		copy(h[24:], d[:])
-		return append(h, payload...)
-	}
-	h := make([]byte, 20, 20+len(payload))
-	h[0] = 0x45
-	binary.BigEndian.PutUint16(h[2:], uint16(20+len(payload)))
-	h[8], h[9] = 62, proto
-	s, d := src.As4(), dst.As4()
-	copy(h[12:], s[:])
-	copy(h[16:], d[:])
-	binary.BigEndian.PutUint16(h[10:], wire.Fold(wire.Sum(h, 0)))
-	return append(h, payload...)
+// ipWrap puts payload behind an IPv4 or IPv6 header from src to dst.
+func ipWrap(src, dst netip.Addr, proto byte, payload []byte) []byte {
+	return spoof.Packet{Src: src, Dst: dst, Proto: proto, TTL: 62, L4: payload}.Bytes()
 }
 
 // golden is one received packet and what classify must make of it.

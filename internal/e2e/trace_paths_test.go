@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"net"
 	"net/netip"
@@ -14,9 +13,6 @@ import (
 	"github.com/tcpprobe/tcpprobe/internal/spoof"
 	"github.com/tcpprobe/tcpprobe/report"
 	"github.com/tcpprobe/tcpprobe/trace"
-	xicmp "golang.org/x/net/icmp"
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
 // TestTraceChainPaths proves what only a chain shows: a trace holds its
@@ -275,33 +271,12 @@ func forgedTrace(c *lab.Chain, v6 bool) func(t *testing.T) {
 	}
 }
 
-// forgedTimeExceeded builds an ICMP time exceeded (v4 11/0, v6 3/0) from `from`
-// to `to` quoting quote, checksums correct.
+// forgedTimeExceeded builds an ICMP time exceeded (v4 11/0, v6 3/0) from
+// `from` to `to` quoting quote, checksums correct.
 func forgedTimeExceeded(v6 bool, from, to netip.Addr, quote []byte) []byte {
-	m := xicmp.Message{Type: ipv4.ICMPTypeTimeExceeded, Body: &xicmp.TimeExceeded{Data: quote}}
-	var psh []byte
-	proto := byte(1)
+	typ, proto := uint8(11), uint8(1)
 	if v6 {
-		m.Type, proto = ipv6.ICMPTypeTimeExceeded, 58
-		psh = xicmp.IPv6PseudoHeader(from.AsSlice(), to.AsSlice())
+		typ, proto = 3, 58
 	}
-	body, _ := m.Marshal(psh)
-	if v6 {
-		h := make([]byte, 40, 40+len(body))
-		h[0] = 6 << 4
-		binary.BigEndian.PutUint16(h[4:], uint16(len(body)))
-		h[6], h[7] = proto, 64
-		f, d := from.As16(), to.As16()
-		copy(h[8:], f[:])
-		copy(h[24:], d[:])
-		return append(h, body...)
-	}
-	h := make([]byte, 20, 20+len(body))
-	h[0] = 0x45
-	binary.BigEndian.PutUint16(h[2:], uint16(20+len(body)))
-	h[8], h[9] = 64, proto
-	f, d := from.As4(), to.As4()
-	copy(h[12:], f[:])
-	copy(h[16:], d[:])
-	return spoof.FixIPv4Checksum(append(h, body...))
+	return spoof.Packet{Src: from, Dst: to, Proto: proto, L4: spoof.ICMP(from, to, typ, 0, quote)}.Bytes()
 }
