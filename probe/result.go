@@ -131,7 +131,8 @@ type Result struct {
 	Started, Finished time.Time
 	Expect            string // assertion attached by the caller, if any
 
-	Life *Lifecycle // --handshake full / --scan ack only (probe/lifecycle.go)
+	Life      *Lifecycle // --handshake full / --scan ack only (probe/lifecycle.go)
+	Diagnosis *Diagnosis // --diagnose: where and why (nil when not asked)
 }
 
 // Err returns nil for an open port and otherwise an error wrapping the

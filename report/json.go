@@ -94,6 +94,8 @@ type Result struct {
 
 	// Lifecycle: what --handshake full / --scan ack add (lifecycle.go).
 	*Lifecycle
+	// Diagnosis says where and why (--diagnose); absent otherwise.
+	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
 }
 
 // Schedule is the SYN schedule a probe followed.
@@ -220,6 +222,7 @@ func FromProbe(r *probe.Result) *Result {
 		out.Teardown = "rst"
 	}
 	out.Lifecycle = lifecycleOf(r)
+	out.Diagnosis = diagnosisJSON(r.Diagnosis)
 	return out
 }
 
@@ -387,6 +390,7 @@ func AppendEntry(b []byte, e Entry) []byte {
 		b = strconv.AppendInt(b, int64(e.Seq), 10)
 	}
 	b = appendLifecycle(b, r)
+	b = appendDiagnosis(b, r.Diagnosis)
 	return append(b, "}\n"...)
 }
 

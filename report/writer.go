@@ -289,6 +289,7 @@ func (t *textWriter) Write(e Entry) error {
 	}
 	b = appendLine(b, r)
 	b = append(b, '\n')
+	b = appendDiagnosisLine(b, r.Diagnosis)
 	if t.verbose {
 		for i := range r.Events {
 			b = append(b, "    "...)

@@ -71,6 +71,8 @@ type Options struct {
 	Quiet       bool
 	Life        lifeOptions // --handshake, --send, --close, --scan, … (handshake.go)
 	TargetOptions
+	Diagnose  bool          // diagnose.go
+	TraceWait time.Duration // diagnose.go
 }
 
 // Probing modes (--mode).
@@ -154,7 +156,8 @@ func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	o.addLifeFlags(cmd)
 	addTargetFlags(cmd, o)
 	addUXFlags(cmd, o)
-	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s), newListenersCmd(s))
+	addDiagnoseFlags(cmd, o)
+	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s), newListenersCmd(s), newTraceCmd(s, env))
 	return cmd
 }
 

@@ -40,6 +40,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if err != nil {
 		return err
 	}
+	o.diagnoseConfig(&cfg)
 	if intervalSet && o.Count == 1 {
 		return usagef("--interval only spaces repeated rounds: add -c N (N > 1) or drop --interval")
 	}
@@ -183,7 +184,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 			num = seq
 		}
 		if mode != ModeConnect {
-			err := rounds.round(ctx, num, report.ModeRaw, rawRun)
+			err := rounds.round(ctx, num, report.ModeRaw, o.diagnosing(rawRun))
 			var ee *probe.EnvError
 			fallback := seq == 1 && mode == ModeAuto && errors.As(err, &ee) && rounds.none()
 			switch {
@@ -203,7 +204,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		if seq == 1 {
 			settle() // connect(2) rounds need nothing settled
 		}
-		if err := rounds.round(ctx, num, report.ModeConnect, kconnect.New(kcfg).Run); err != nil {
+		if err := rounds.round(ctx, num, report.ModeConnect, o.diagnosing(kconnect.New(kcfg).Run)); err != nil {
 			fail(err)
 		}
 	}
