@@ -24,6 +24,10 @@ type Target struct {
 	Name   string // as the user gave it, for the report
 	Addr   netip.AddrPort
 	Expect string // an assertion the caller attaches; carried into the Result
+	// Profile, if set, replaces Config.Profile for this target only (its
+	// schedule must pass Schedule.Validate): one Prober, and its links,
+	// serves targets probed with different schedules.
+	Profile *Profile
 }
 
 // Config configures a Prober.
@@ -747,7 +751,7 @@ func (p *Prober) register(pl *planned, ls *linkState, mac net.HardwareAddr) (*en
 	if err != nil {
 		return nil, err
 	}
-	e := p.slab.take(p.cfg.Profile, local, pl.t.Addr, randomISS())
+	e := p.slab.take(p.profileOf(pl.t), local, pl.t.Addr, randomISS())
 	e.link = ls
 	if len(mac) == 6 {
 		e.hasMAC = true
@@ -867,7 +871,7 @@ func (p *Prober) localResult(pl *planned, o Outcome, errno syscall.Errno, reason
 	r := &Result{
 		Target: pl.t.Name, Index: pl.i, Addr: pl.t.Addr.Addr(), Port: pl.t.Addr.Port(),
 		Interface: pl.rt.r.Interface.Name, Src: pl.rt.r.Src,
-		Profile: p.cfg.Profile.Name, Schedule: p.cfg.Profile.Schedule, ICMP: p.cfg.Profile.ICMP,
+		Profile: p.profileOf(pl.t).Name, Schedule: p.profileOf(pl.t).Schedule, ICMP: p.profileOf(pl.t).ICMP,
 		Outcome: o, Errno: errno, Reason: reason, Started: now, Finished: now, Expect: pl.t.Expect,
 	}
 	return r
@@ -1034,7 +1038,7 @@ func (p *Prober) finishLocked(e *entry) (again bool) {
 				e.reprobes++
 				p.stats.Reprobed++
 				local := netip.AddrPortFrom(e.key.local, e.key.lport)
-				m := NewMachine(p.cfg.Profile, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
+				m := NewMachine(e.m.prof, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
 				r := m.Result()
 				r.Target, r.Index, r.Interface, r.Expect = res.Target, res.Index, res.Interface, res.Expect
 				e.m = m
