@@ -191,6 +191,7 @@ func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	f.BoolVar(&o.KeepPrivs, "keep-privileges", false, "keep root and capabilities for the whole run (default: once its sockets are open, tcpprobe switches to the sudo user or nobody and drops every capability)")
 	f.StringVar(&o.Mode, "mode", ModeAuto, "how to probe: raw (own SYNs, needs CAP_NET_RAW), connect (the kernel's connect(2)), or auto (raw, else connect with a notice)")
 	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s))
+	cmd.AddCommand(newServeCmd(s, env))
 	return cmd
 }
 

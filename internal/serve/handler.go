@@ -1,0 +1,255 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+	"github.com/tcpprobe/tcpprobe/probe"
+	"github.com/tcpprobe/tcpprobe/report"
+	"go.yaml.in/yaml/v3"
+)
+
+// ScrapeTimeoutHeader is the header in which Prometheus says how long it
+// waits for a scrape.
+const ScrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+
+// minBudget is the least time a probe is started with: less could not
+// even see a SYN-ACK across a room.
+const minBudget = 10 * time.Millisecond
+
+// errNoTime is a scrape whose time ran out before its probe could start.
+var errNoTime = errors.New("the scrape's timeout ran out before the probe could start (queued too long; raise limits.concurrency or the scrape timeout)")
+
+// scrapeTimeout is how long a probe of this scrape may take: the
+// Prometheus header (or DefaultScrapeTimeout) minus offset, so the answer
+// reaches Prometheus before it gives up.
+func scrapeTimeout(h http.Header, offset time.Duration) (time.Duration, error) {
+	t := DefaultScrapeTimeout
+	if v := h.Get(ScrapeTimeoutHeader); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1e6 {
+			return 0, fmt.Errorf("%s %q: want a positive number of seconds", ScrapeTimeoutHeader, v)
+		}
+		t = time.Duration(f * float64(time.Second))
+	}
+	if t-offset > minBudget {
+		return t - offset, nil
+	}
+	// An offset as large as the timeout would leave nothing: keep most of it.
+	return t * 9 / 10, nil
+}
+
+// probeAnswer is what a /probe scrape answers with.
+type probeAnswer struct {
+	res    *probe.Result
+	took   time.Duration
+	reused bool
+}
+
+func (s *Server) refuse(w http.ResponseWriter, code int, reason, msg string, args ...any) {
+	s.met.refusals.WithLabelValues(reason).Inc()
+	s.log.Warn("probe refused", append([]any{"reason", reason, "status", code, "msg", msg}, args...)...)
+	http.Error(w, msg, code)
+}
+
+func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	cfg := s.Config()
+	q := r.URL.Query()
+	modName := q.Get("module")
+	if modName == "" {
+		modName = DefaultModule
+	}
+	mod := cfg.Modules[modName]
+	if mod == nil {
+		s.refuse(w, http.StatusBadRequest, RefusedUnknownModule, fmt.Sprintf("unknown module %q: the config has %v", modName, cfg.ModuleNames()), "module", modName)
+		return
+	}
+	target := q.Get("target")
+	timeout, err := scrapeTimeout(r.Header, cfg.TimeoutOffset)
+	if err != nil {
+		s.refuse(w, http.StatusBadRequest, RefusedBadTarget, err.Error())
+		return
+	}
+	deadline := start.Add(timeout)
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	defer cancel()
+	addr, err := s.resolve(ctx, target, mod.IPProtocol)
+	if err != nil {
+		s.refuse(w, http.StatusBadRequest, RefusedBadTarget, err.Error(), "target", target)
+		return
+	}
+	if !cfg.Allowed(addr.Addr()) {
+		s.refuse(w, http.StatusForbidden, RefusedNotAllowed,
+			fmt.Sprintf("target %s (%s) is outside targets.allow %v: nothing was sent", target, addr.Addr(), prefixes(cfg.Allow)),
+			"target", target, "addr", addr.Addr().String(), "remote", r.RemoteAddr)
+		return
+	}
+	ans, err := s.probe(ctx, deadline, mod, target, addr, cfg.MinInterval)
+	switch {
+	case errors.Is(err, errQueueFull):
+		s.refuse(w, http.StatusServiceUnavailable, RefusedQueueFull, err.Error(), "target", target)
+		return
+	case errors.Is(err, errNoTime) || errors.Is(err, context.DeadlineExceeded):
+		s.refuse(w, http.StatusServiceUnavailable, RefusedNoTime, errNoTime.Error(), "target", target)
+		return
+	case err != nil:
+		s.log.Error("probe failed to run", "target", target, "module", modName, "err", err)
+		http.Error(w, fmt.Sprintf("probe of %s could not run: %v", target, err), http.StatusInternalServerError)
+		return
+	}
+	reg := prometheus.NewRegistry()
+	probeMetrics(reg, ans.res, ans.took, ans.reused)
+	s.log.Debug("probe", "target", target, "module", modName, "outcome", ans.res.Outcome, "reason", ans.res.Reason,
+		"errno", probe.ErrnoName(ans.res.Errno), "took", ans.took, "reused", ans.reused)
+	if q.Get("debug") == "true" {
+		s.writeDebug(w, reg, mod, ans)
+		return
+	}
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// probe answers one scrape: with the probe of the same target and module
+// in flight, or finished less than interval ago, or a new one run when a
+// slot is free.
+func (s *Server) probe(ctx context.Context, deadline time.Time, mod *Module, target string, addr netip.AddrPort, interval time.Duration) (probeAnswer, error) {
+	f, reused := s.fl.join(flightKey{module: mod.Name, addr: addr.String()}, interval, time.Now())
+	if reused {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return probeAnswer{}, ctx.Err()
+		}
+		if f.err != nil {
+			return probeAnswer{}, f.err
+		}
+		s.met.reused.Inc()
+		return probeAnswer{res: f.res, took: f.took, reused: true}, nil
+	}
+	res, took, err := s.run(ctx, deadline, mod, target, addr)
+	s.fl.finish(f, res, took, err, time.Now())
+	if err != nil {
+		return probeAnswer{}, err
+	}
+	s.met.probes.WithLabelValues(mod.Name, string(res.Outcome)).Inc()
+	return probeAnswer{res: res, took: took}, nil
+}
+
+// run waits for a slot and runs the probe with its schedule cut at the
+// time left. The probe itself runs to its own give-up time even if the
+// scrape ends first (its result may serve the next scrape); only the
+// server's end interrupts it.
+func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, target string, addr netip.AddrPort) (*probe.Result, time.Duration, error) {
+	if err := s.gate.acquire(ctx); err != nil {
+		return nil, 0, err
+	}
+	defer s.gate.release()
+	runner := s.runner
+	if mod.Mode == ModeConnect {
+		if s.opts.Connect == nil {
+			return nil, 0, errors.New("connect mode is not available here")
+		}
+	} else {
+		if runner == nil {
+			return nil, 0, errors.New("no raw prober")
+		}
+		s.rawMu.Lock() // TODO(lead): remove when Run is concurrent
+		defer s.rawMu.Unlock()
+	}
+	budget := time.Until(deadline)
+	if budget < minBudget {
+		return nil, 0, errNoTime
+	}
+	prof := mod.Profile
+	prof.Schedule = prof.Schedule.Cut(budget)
+	if mod.Mode == ModeConnect {
+		runner = s.opts.Connect(prof)
+	}
+	t := probe.Target{Name: target, Addr: addr, Expect: mod.Expect, Profile: &prof}
+	var res *probe.Result
+	start := time.Now()
+	err := runner.Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res = r })
+	var ee *probe.EnvError
+	if errors.As(err, &ee) && ee.Fallback && mod.Mode == ModeRaw && s.opts.Connect != nil {
+		// Raw sockets cannot reach this target (loopback without the
+		// sysctls rawsock names): the kernel's connect(2) still can.
+		s.log.Debug("raw probe not possible; probing with connect(2)", "target", target, "why", err)
+		res, err = nil, s.opts.Connect(prof).Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res = r })
+	}
+	took := time.Since(start)
+	if err == nil && res == nil {
+		err = errors.New("the prober returned no result")
+	}
+	if err != nil {
+		return nil, took, err
+	}
+	return res, took, nil
+}
+
+// resolve parses HOST:PORT; a name resolves to its first address (of the
+// family ipProto asks for, if any).
+func (s *Server) resolve(ctx context.Context, target, ipProto string) (netip.AddrPort, error) {
+	if target == "" {
+		return netip.AddrPort{}, errors.New("target parameter is missing: /probe?target=HOST:PORT&module=NAME")
+	}
+	host, port, err := net.SplitHostPort(target)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("target %q: want HOST:PORT or [IPv6]:PORT (%v)", target, err)
+	}
+	pn, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || pn == 0 {
+		return netip.AddrPort{}, fmt.Errorf("target %q: port %q: want 1 to 65535", target, port)
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap()
+		if a.Zone() != "" {
+			return netip.AddrPort{}, fmt.Errorf("target %q: zoned addresses are not probed", target)
+		}
+		if (ipProto == "ip4" && !a.Is4()) || (ipProto == "ip6" && !a.Is6()) {
+			return netip.AddrPort{}, fmt.Errorf("target %q is not an %s address, as the module's ip_protocol asks", target, ipProto)
+		}
+		return netip.AddrPortFrom(a, uint16(pn)), nil
+	}
+	network := "ip"
+	if ipProto != "" {
+		network = ipProto
+	}
+	addrs, err := s.opts.Resolver.LookupNetIP(ctx, network, host)
+	if err != nil || len(addrs) == 0 {
+		return netip.AddrPort{}, fmt.Errorf("target %q: cannot resolve %q: %v", target, host, err)
+	}
+	return netip.AddrPortFrom(addrs[0].Unmap(), uint16(pn)), nil
+}
+
+// writeDebug answers debug=true: the result with its packet timeline,
+// the metrics a scrape would have got, and the module.
+func (s *Server) writeDebug(w http.ResponseWriter, reg *prometheus.Registry, mod *Module, ans probeAnswer) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "Probe of %s with module %q", ans.res.Target, mod.Name)
+	if ans.reused {
+		fmt.Fprint(w, " (result reused: probed for another scrape within the minimum interval)")
+	}
+	fmt.Fprint(w, ":\n")
+	tw := report.NewText(w, true)
+	_ = tw.Write(report.Entry{Result: ans.res})
+	_ = tw.Close()
+	fmt.Fprint(w, "\nMetrics that would have been returned:\n")
+	if mfs, err := reg.Gather(); err == nil {
+		enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+		for _, mf := range mfs {
+			_ = enc.Encode(mf)
+		}
+	}
+	fmt.Fprint(w, "\nModule configuration:\n")
+	b, _ := yaml.Marshal(mod.File)
+	_, _ = w.Write(b)
+}
