@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -98,21 +100,52 @@ func runServe(cmd *cobra.Command, o *serveOptions, s Streams, env Env) error {
 	if err != nil {
 		return &UsageError{Err: err}
 	}
+	network := env.Network
+	if network == nil {
+		network = probe.Host{}
+	}
+	drop := env.Network == nil && !o.KeepPrivs && !cfg.KeepPrivileges
+	ctx := cmd.Context()
+	primeCtx, primed := context.WithCancel(ctx)
+	defer primed()
+	dropped := false
 	pcfg := probe.Config{Profile: probe.Classic(), Options: probe.DefaultOptions(), Network: env.Network}
-	if env.Network == nil && !o.KeepPrivs && !cfg.KeepPrivileges {
-		pcfg.Ready = func() error {
-			err := privilege.Drop(privilege.Options{})
-			if err == nil {
-				logger.Info("raw links open: privileges dropped", "uid", os.Getuid(), "config_readable_by_uid", "the config and web config must stay readable by this uid for reloads")
-			}
+	// Ready comes once the first Run's links are open and its next hops
+	// resolved, before its first SYN: the priming Run below ends there,
+	// having sent no SYN (serve.PrimeTargets).
+	pcfg.Ready = func() error {
+		defer primed()
+		if !drop || dropped {
+			return nil
+		}
+		if err := privilege.Drop(privilege.Options{}); err != nil {
 			return err
 		}
+		dropped = true
+		logger.Info("raw links open: privileges dropped; the config and web config files must stay readable by this uid for reloads", "uid", os.Getuid())
+		return nil
 	}
 	prober, err := probe.New(pcfg)
 	if err != nil {
 		return err
 	}
 	defer prober.Close()
+	if ts := serve.PrimeTargets(cfg.Allow, network); len(ts) > 0 {
+		err := prober.Run(primeCtx, ts, func(*probe.Result) {})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			logger.Warn("raw links could not be opened at start: raw-mode probes will fall back to connect(2) where the host allows it, or fail", "err", err)
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if drop && !dropped {
+		if err := privilege.Drop(privilege.Options{}); err != nil {
+			return &probe.EnvError{Err: fmt.Errorf("dropping privileges: %w (or run with --keep-privileges)", err)}
+		}
+		dropped = true
+		logger.Info("privileges dropped", "uid", os.Getuid())
+	}
 	srv, err := serve.New(serve.Options{
 		ConfigPath: o.Config,
 		Raw:        prober,
@@ -127,7 +160,7 @@ func runServe(cmd *cobra.Command, o *serveOptions, s Streams, env Env) error {
 	if err != nil {
 		return &UsageError{Err: err}
 	}
-	if err := srv.ListenAndServe(cmd.Context(), o.Listen, o.WebConfig, nil); err != nil {
+	if err := srv.ListenAndServe(ctx, o.Listen, o.WebConfig, nil); err != nil {
 		return &probe.EnvError{Err: fmt.Errorf("serve: %w", err)}
 	}
 	return nil

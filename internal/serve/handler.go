@@ -52,6 +52,7 @@ func scrapeTimeout(h http.Header, offset time.Duration) (time.Duration, error) {
 type probeAnswer struct {
 	res    *probe.Result
 	took   time.Duration
+	mode   string // ModeRaw or ModeConnect: how it was probed
 	reused bool
 }
 
@@ -108,7 +109,7 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reg := prometheus.NewRegistry()
-	probeMetrics(reg, ans.res, ans.took, ans.reused)
+	probeMetrics(reg, ans)
 	s.log.Debug("probe", "target", target, "module", modName, "outcome", ans.res.Outcome, "reason", ans.res.Reason,
 		"errno", probe.ErrnoName(ans.res.Errno), "took", ans.took, "reused", ans.reused)
 	if q.Get("debug") == "true" {
@@ -133,41 +134,43 @@ func (s *Server) probe(ctx context.Context, deadline time.Time, mod *Module, tar
 			return probeAnswer{}, f.err
 		}
 		s.met.reused.Inc()
-		return probeAnswer{res: f.res, took: f.took, reused: true}, nil
+		ans := f.ans
+		ans.reused = true
+		return ans, nil
 	}
-	res, took, err := s.run(ctx, deadline, mod, target, addr)
-	s.fl.finish(f, res, took, err, time.Now())
+	ans, err := s.run(ctx, deadline, mod, target, addr)
+	s.fl.finish(f, ans, err, time.Now())
 	if err != nil {
 		return probeAnswer{}, err
 	}
-	s.met.probes.WithLabelValues(mod.Name, string(res.Outcome)).Inc()
-	return probeAnswer{res: res, took: took}, nil
+	s.met.probes.WithLabelValues(mod.Name, string(ans.res.Outcome)).Inc()
+	return ans, nil
 }
 
 // run waits for a slot and runs the probe with its schedule cut at the
 // time left. The probe itself runs to its own give-up time even if the
 // scrape ends first (its result may serve the next scrape); only the
 // server's end interrupts it.
-func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, target string, addr netip.AddrPort) (*probe.Result, time.Duration, error) {
+func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, target string, addr netip.AddrPort) (probeAnswer, error) {
 	if err := s.gate.acquire(ctx); err != nil {
-		return nil, 0, err
+		return probeAnswer{}, err
 	}
 	defer s.gate.release()
 	runner := s.runner
 	if mod.Mode == ModeConnect {
 		if s.opts.Connect == nil {
-			return nil, 0, errors.New("connect mode is not available here")
+			return probeAnswer{}, errors.New("connect mode is not available here")
 		}
 	} else {
 		if runner == nil {
-			return nil, 0, errors.New("no raw prober")
+			return probeAnswer{}, errors.New("no raw prober")
 		}
 		s.rawMu.Lock() // TODO(lead): remove when Run is concurrent
 		defer s.rawMu.Unlock()
 	}
 	budget := time.Until(deadline)
 	if budget < minBudget {
-		return nil, 0, errNoTime
+		return probeAnswer{}, errNoTime
 	}
 	prof := mod.Profile
 	prof.Schedule = prof.Schedule.Cut(budget)
@@ -178,11 +181,14 @@ func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, targe
 	var res *probe.Result
 	start := time.Now()
 	err := runner.Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res = r })
+	mode := mod.Mode
 	var ee *probe.EnvError
-	if errors.As(err, &ee) && ee.Fallback && mod.Mode == ModeRaw && s.opts.Connect != nil {
+	if errors.As(err, &ee) && mode == ModeRaw && s.opts.Connect != nil {
 		// Raw sockets cannot reach this target (loopback without the
-		// sysctls rawsock names): the kernel's connect(2) still can.
-		s.log.Debug("raw probe not possible; probing with connect(2)", "target", target, "why", err)
+		// sysctls rawsock names, or an interface not opened before
+		// privilege was dropped): the kernel's connect(2) still can.
+		s.log.Warn("raw probe not possible; probing with connect(2)", "target", target, "why", err)
+		mode = ModeConnect
 		res, err = nil, s.opts.Connect(prof).Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res = r })
 	}
 	took := time.Since(start)
@@ -190,9 +196,9 @@ func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, targe
 		err = errors.New("the prober returned no result")
 	}
 	if err != nil {
-		return nil, took, err
+		return probeAnswer{}, err
 	}
-	return res, took, nil
+	return probeAnswer{res: res, took: took, mode: mode}, nil
 }
 
 // resolve parses HOST:PORT; a name resolves to its first address (of the
@@ -240,7 +246,7 @@ func (s *Server) writeDebug(w http.ResponseWriter, reg *prometheus.Registry, mod
 	}
 	fmt.Fprint(w, ":\n")
 	tw := report.NewText(w, true)
-	_ = tw.Write(report.Entry{Result: ans.res})
+	_ = tw.Write(report.Entry{Result: ans.res, Mode: ans.mode})
 	_ = tw.Close()
 	fmt.Fprint(w, "\nMetrics that would have been returned:\n")
 	if mfs, err := reg.Gather(); err == nil {

@@ -21,9 +21,9 @@ func TestProbeMetrics(t *testing.T) {
 		errno      float64
 		withSYNACK bool
 	}{
-		{"127.0.0.1:80", 1, map[string]string{"outcome": "open", "errno": "", "reason": "syn-ack", "responder": "127.0.0.1", "profile": "classic"}, 0, true},
-		{"127.0.0.1:81", 0, map[string]string{"outcome": "refused", "errno": "ECONNREFUSED", "reason": "rst", "responder": "127.0.0.1", "profile": "classic"}, 111, false},
-		{"[::1]:443", 0, map[string]string{"outcome": "refused", "errno": "ECONNREFUSED", "reason": "rst", "responder": "::1", "profile": "classic"}, 111, false},
+		{"127.0.0.1:80", 1, map[string]string{"outcome": "open", "errno": "", "reason": "syn-ack", "responder": "127.0.0.1", "profile": "classic", "mode": "raw"}, 0, true},
+		{"127.0.0.1:81", 0, map[string]string{"outcome": "refused", "errno": "ECONNREFUSED", "reason": "rst", "responder": "127.0.0.1", "profile": "classic", "mode": "raw"}, 111, false},
+		{"[::1]:443", 0, map[string]string{"outcome": "refused", "errno": "ECONNREFUSED", "reason": "rst", "responder": "::1", "profile": "classic", "mode": "raw"}, 111, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.target, func(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"sync"
 	"time"
-
-	"github.com/tcpprobe/tcpprobe/probe"
 )
 
 // errQueueFull is a scrape turned away because too many wait already.
@@ -107,9 +105,8 @@ type flightKey struct {
 // flight is one probe of a target and module, shared by every scrape that
 // asks for the same within the minimum interval.
 type flight struct {
-	done     chan struct{} // closed when res/err are set
-	res      *probe.Result
-	took     time.Duration
+	done     chan struct{} // closed when ans/err are set
+	ans      probeAnswer
 	err      error
 	finished time.Time
 }
@@ -166,9 +163,9 @@ func (fs *flights) sweepLocked(interval time.Duration, now time.Time) {
 }
 
 // finish records a flight's result and wakes those waiting for it.
-func (fs *flights) finish(f *flight, res *probe.Result, took time.Duration, err error, now time.Time) {
+func (fs *flights) finish(f *flight, ans probeAnswer, err error, now time.Time) {
 	fs.mu.Lock()
-	f.res, f.took, f.err, f.finished = res, took, err, now
+	f.ans, f.err, f.finished = ans, err, now
 	fs.mu.Unlock()
 	close(f.done)
 }

@@ -11,7 +11,8 @@ import (
 // probeMetrics fills a fresh registry with one probe's metrics: blackbox's
 // probe_success, probe_duration_seconds and probe_ip_protocol, and the
 // tcpprobe_ ones that say why.
-func probeMetrics(reg *prometheus.Registry, r *probe.Result, took time.Duration, reused bool) {
+func probeMetrics(reg *prometheus.Registry, ans probeAnswer) {
+	r, took, reused := ans.res, ans.took, ans.reused
 	gauge := func(name, help string, v float64) {
 		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 		g.Set(v)
@@ -36,9 +37,9 @@ func probeMetrics(reg *prometheus.Registry, r *probe.Result, took time.Duration,
 	}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tcpprobe_result_info",
-		Help: "The probe's verdict as connect(2) would give it: outcome, errno name, the reason (deciding packet), who sent it, and the profile.",
-	}, []string{"outcome", "errno", "reason", "responder", "profile"})
-	info.WithLabelValues(string(r.Outcome), errno, r.Reason, responder, r.Profile).Set(1)
+		Help: "The probe's verdict as connect(2) would give it: outcome, errno name, the reason (deciding packet), who sent it, the profile, and the mode (raw: own SYNs; connect: the kernel's connect(2)).",
+	}, []string{"outcome", "errno", "reason", "responder", "profile", "mode"})
+	info.WithLabelValues(string(r.Outcome), errno, r.Reason, responder, r.Profile, ans.mode).Set(1)
 	reg.MustRegister(info)
 	gauge("tcpprobe_errno", "The errno number connect(2) would have returned (0: connected).", float64(r.Errno))
 	gauge("tcpprobe_syn_attempts", "SYNs sent, retransmissions included.", float64(len(r.Attempts)))
