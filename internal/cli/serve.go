@@ -148,6 +148,7 @@ func runServe(cmd *cobra.Command, o *serveOptions, s Streams, env Env) error {
 	}
 	srv, err := serve.New(serve.Options{
 		ConfigPath: o.Config,
+		Initial:    cfg,
 		Raw:        prober,
 		Connect: func(p probe.Profile) serve.Runner {
 			return kconnect.New(kconnect.Config{Profile: p})

@@ -39,6 +39,9 @@ type Options struct {
 	// ConfigPath is the YAML file, read at start, on POST /-/reload and
 	// on SIGHUP.
 	ConfigPath string
+	// Initial, if set, is the configuration already loaded from
+	// ConfigPath (the command reads it before dropping privilege).
+	Initial *Config
 	// Raw runs the probes of raw-mode modules: one Prober for every
 	// scrape, whose links stay open.
 	Raw Runner
@@ -78,9 +81,12 @@ type Server struct {
 
 // New loads the configuration and builds the exporter. Nothing is sent.
 func New(opts Options) (*Server, error) {
-	cfg, err := LoadFile(opts.ConfigPath, opts.Sysctls)
-	if err != nil {
-		return nil, err
+	cfg := opts.Initial
+	if cfg == nil {
+		var err error
+		if cfg, err = LoadFile(opts.ConfigPath, opts.Sysctls); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
