@@ -130,7 +130,7 @@ func runServe(cmd *cobra.Command, o *serveOptions, s Streams, env Env) error {
 		return err
 	}
 	defer prober.Close()
-	if ts := serve.PrimeTargets(cfg.Allow, network); len(ts) > 0 {
+	if ts := serve.PrimeTargets(cfg.Allow, network, nil); len(ts) > 0 {
 		err := prober.Run(primeCtx, ts, func(*probe.Result) {})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			logger.Warn("raw links could not be opened at start: raw-mode probes will fall back to connect(2) where the host allows it, or fail", "err", err)

@@ -189,7 +189,8 @@ func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, targe
 		// privilege was dropped): the kernel's connect(2) still can.
 		s.log.Warn("raw probe not possible; probing with connect(2)", "target", target, "why", err)
 		mode = ModeConnect
-		res, err = nil, s.opts.Connect(prof).Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res = r })
+		res = nil
+		err = s.opts.Connect(prof).Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res = r })
 	}
 	took := time.Since(start)
 	if err == nil && res == nil {

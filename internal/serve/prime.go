@@ -11,21 +11,43 @@ import (
 // ever sent to it (see PrimeTargets).
 const PrimePort = 9
 
-// PrimeTargets returns one target in each allowed network that the host
-// routes out of an interface (loopback, local addresses and networks
-// without a route are left out). A Prober's first Run over them opens the
-// raw links, with the source addresses, that scrapes will need, and
-// resolves their next hops; the caller cancels that Run from
-// probe.Config.Ready, which comes after the links are open and before the
-// first SYN, so nothing but neighbour solicitations leaves the host. That
-// is how the links are open, and privilege can be dropped, before the
-// first scrape. A target whose interface or source was not primed still
-// works while privilege is kept; once dropped, its Run fails and the scrape
-// says so.
-func PrimeTargets(allow []netip.Prefix, net probe.Network) []probe.Target {
+// PrimeTargets returns targets that reach every interface, source address
+// and next hop through which the host routes into the allowed networks:
+// one in each allowed network, and one in each route of routes (the main
+// routing table when nil) that overlaps an allowed network. Loopback, local
+// addresses and destinations without a usable route are left out. A
+// Prober's first Run over them opens the raw links, with the source
+// addresses, that scrapes will need, and resolves their next hops; the
+// caller cancels that Run from probe.Config.Ready, which comes after the
+// links are open and before the first SYN, so nothing but neighbour
+// solicitations leaves the host. That is how the links are open, and
+// privilege can be dropped, before the first scrape. A target whose
+// interface or source was not primed still works while privilege is kept;
+// once dropped, its Run fails and the scrape falls back to connect(2).
+func PrimeTargets(allow []netip.Prefix, net probe.Network, routes []netip.Prefix) []probe.Target {
+	if routes == nil {
+		routes, _ = routedPrefixes()
+	}
+	var cands []netip.Prefix
+	for _, a := range allow {
+		cands = append(cands, a)
+		for _, r := range routes {
+			if !a.Overlaps(r) {
+				continue
+			}
+			// The overlap of two prefixes is the longer one.
+			if r.Bits() > a.Bits() {
+				cands = append(cands, r)
+			}
+		}
+	}
 	var ts []probe.Target
-	seen := map[[2]string]bool{}
-	for _, p := range allow {
+	type key struct {
+		ifname       string
+		src, nextHop netip.Addr
+	}
+	seen := map[key]bool{}
+	for _, p := range cands {
 		a := p.Addr()
 		if p.Bits() < a.BitLen() {
 			a = a.Next() // not the network's own address
@@ -37,7 +59,7 @@ func PrimeTargets(allow []netip.Prefix, net probe.Network) []probe.Target {
 		if err != nil || r.Local {
 			continue
 		}
-		k := [2]string{r.Interface.Name, r.Src.String()}
+		k := key{r.Interface.Name, r.Src, r.NextHop}
 		if seen[k] {
 			continue
 		}

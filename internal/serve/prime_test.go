@@ -20,7 +20,9 @@ func TestPrime(t *testing.T) {
 		allow = append(allow, netip.MustParsePrefix(s))
 	}
 	fake := probetest.New()
-	ts := PrimeTargets(allow, fake)
+	// The fake routes 198.18.0.0/15 and fd00::/8 through one interface,
+	// with one gateway per family.
+	ts := PrimeTargets(allow, fake, []netip.Prefix{netip.MustParsePrefix("198.18.1.0/24"), netip.MustParsePrefix("10.1.0.0/16")})
 	var got []string
 	for _, tg := range ts {
 		got = append(got, tg.Addr.String())
