@@ -1,14 +1,18 @@
 package serve
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tcpprobe/tcpprobe/probe"
 )
 
 func TestProbeMetrics(t *testing.T) {
@@ -278,5 +282,36 @@ func TestDebugTimeline(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("debug output lacks %q:\n%s", want, body)
 		}
+	}
+}
+
+// envFailRunner cannot probe at all, as a Prober without CAP_NET_RAW.
+type envFailRunner struct{}
+
+func (envFailRunner) Run(context.Context, []probe.Target, func(*probe.Result)) error {
+	return &probe.EnvError{Err: errors.New("socket: operation not permitted"), Fallback: true}
+}
+
+func TestConnectFallback(t *testing.T) {
+	fb := &fakeRunner{}
+	s, err := New(Options{ConfigPath: writeConfig(t, t.TempDir(), "modules:\n  kernel: {mode: connect}\n"), Raw: envFailRunner{}, Logger: testLogger(t),
+		Connect: func(probe.Profile) Runner { return fb }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	for _, module := range []string{"default", "kernel"} {
+		code, body := get(t, hs.Client(), hs.URL+"/probe?target=127.0.0.1:80&module="+module, nil)
+		if code != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", module, code, body)
+		}
+		mfs := parseMetrics(t, body)
+		if l := labels(mfs, "tcpprobe_result_info"); l["mode"] != "connect" || l["outcome"] != "open" {
+			t.Errorf("%s: result labels %v, want outcome open in mode connect", module, l)
+		}
+	}
+	if n := fb.numCalls(); n != 2 {
+		t.Errorf("connect(2) ran %d probes, want 2", n)
 	}
 }
