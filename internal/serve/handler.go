@@ -36,7 +36,7 @@ func scrapeTimeout(h http.Header, offset time.Duration) (time.Duration, error) {
 	t := DefaultScrapeTimeout
 	if v := h.Get(ScrapeTimeoutHeader); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 || f > 1e6 {
+		if err != nil || !(f > 0 && f <= 1e6) { // NaN fails both
 			return 0, fmt.Errorf("%s %q: want a positive number of seconds", ScrapeTimeoutHeader, v)
 		}
 		t = time.Duration(f * float64(time.Second))

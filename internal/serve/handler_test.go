@@ -164,7 +164,7 @@ modules:
 			t.Errorf("%+v: schedule %v, want %d SYNs", tc, p.Schedule, tc.syns)
 		}
 	}
-	for _, bad := range []string{"x", "-1", "0"} {
+	for _, bad := range []string{"x", "-1", "0", "NaN", "Inf", "1e9"} {
 		code, _ := get(t, hs.Client(), hs.URL+"/probe?target=127.0.0.1:80", map[string]string{ScrapeTimeoutHeader: bad})
 		if code != http.StatusBadRequest {
 			t.Errorf("header %q: status %d, want 400", bad, code)
