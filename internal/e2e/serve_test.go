@@ -334,8 +334,9 @@ func TestServePrometheus(t *testing.T) {
 			fmt.Sscan(v, &peak)
 		}
 	}
-	if peak < 1 || peak > 16 {
-		t.Errorf("probes in flight peaked at %v, want 1 to 16 (limits.concurrency)", peak)
+	t.Logf("probes in flight peaked at %v during 200 concurrent scrapes", peak)
+	if peak < 2 || peak > 16 {
+		t.Errorf("probes in flight peaked at %v, want 2 to 16: overlapping Runs, bounded by limits.concurrency", peak)
 	}
 
 	st, err := privilege.StatusOf(fmt.Sprintf("/proc/%d", serve.Process.Pid))

@@ -161,12 +161,8 @@ func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, targe
 		if s.opts.Connect == nil {
 			return probeAnswer{}, errors.New("connect mode is not available here")
 		}
-	} else {
-		if runner == nil {
-			return probeAnswer{}, errors.New("no raw prober")
-		}
-		s.rawMu.Lock() // TODO(lead): remove when Run is concurrent
-		defer s.rawMu.Unlock()
+	} else if runner == nil {
+		return probeAnswer{}, errors.New("no raw prober")
 	}
 	budget := time.Until(deadline)
 	if budget < minBudget {

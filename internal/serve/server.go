@@ -68,10 +68,6 @@ type Server struct {
 	reg    *prometheus.Registry // the exporter's own, on /metrics
 	met    *exporterMetrics
 
-	// rawMu serializes raw Runs while Prober.Run is not safe for
-	// concurrent calls. TODO(lead): remove when Run is concurrent
-	rawMu sync.Mutex
-
 	cfgMu sync.RWMutex
 	cfg   *Config // protected by cfgMu; replaced whole on reload
 
