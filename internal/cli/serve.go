@@ -153,10 +153,11 @@ func runServe(cmd *cobra.Command, o *serveOptions, s Streams, env Env) error {
 		Connect: func(p probe.Profile) serve.Runner {
 			return kconnect.New(kconnect.Config{Profile: p})
 		},
-		Resolver: env.Resolver,
-		Sysctls:  sysctls,
-		Logger:   logger,
-		Version:  version(),
+		Unprivileged: dropped,
+		Resolver:     env.Resolver,
+		Sysctls:      sysctls,
+		Logger:       logger,
+		Version:      version(),
 	})
 	if err != nil {
 		return &UsageError{Err: err}

@@ -188,6 +188,21 @@ func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, targe
 		res = nil
 		err = s.opts.Connect(prof).Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res = r })
 	}
+	if err == nil && res != nil && res.Reason == probe.ReasonNeighbor && mode == ModeRaw && s.opts.Unprivileged && s.opts.Connect != nil {
+		// Without CAP_NET_RAW the prober cannot ARP or solicit a next hop
+		// the kernel's cache lacks, and reports that as a neighbour
+		// failure: let connect(2) make the kernel resolve it, in the
+		// time left.
+		if left := time.Until(deadline); left > minBudget {
+			p2 := prof
+			p2.Schedule = prof.Schedule.Cut(left)
+			var res2 *probe.Result
+			if err2 := s.opts.Connect(p2).Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res2 = r }); err2 == nil && res2 != nil {
+				s.log.Debug("raw neighbour failure checked with connect(2)", "target", target, "outcome", res2.Outcome, "reason", res2.Reason)
+				res, mode = res2, ModeConnect
+			}
+		}
+	}
 	took := time.Since(start)
 	if err == nil && res == nil {
 		err = errors.New("the prober returned no result")

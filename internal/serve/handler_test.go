@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -313,5 +314,40 @@ func TestConnectFallback(t *testing.T) {
 	}
 	if n := fb.numCalls(); n != 2 {
 		t.Errorf("connect(2) ran %d probes, want 2", n)
+	}
+}
+
+// neighRunner reports every target's next hop as never answering, as an
+// unprivileged Prober does for a next hop the kernel has not resolved.
+type neighRunner struct{}
+
+func (neighRunner) Run(_ context.Context, ts []probe.Target, emit func(*probe.Result)) error {
+	for i, t := range ts {
+		emit(&probe.Result{Target: t.Name, Index: i, Addr: t.Addr.Addr(), Port: t.Addr.Port(),
+			Outcome: probe.LocalError, Errno: syscall.EHOSTUNREACH, Reason: probe.ReasonNeighbor})
+	}
+	return nil
+}
+
+func TestNeighborFailureRecheckedWithoutPrivilege(t *testing.T) {
+	for _, unpriv := range []bool{false, true} {
+		fb := &fakeRunner{}
+		s, err := New(Options{ConfigPath: writeConfig(t, t.TempDir(), ""), Raw: neighRunner{}, Logger: testLogger(t),
+			Unprivileged: unpriv, Connect: func(probe.Profile) Runner { return fb }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(s.Handler())
+		_, body := get(t, hs.Client(), hs.URL+"/probe?target=127.0.0.1:80", nil)
+		hs.Close()
+		want := map[string]string{"outcome": "local-error", "reason": "neighbor-unreachable", "mode": "raw"}
+		if unpriv {
+			want = map[string]string{"outcome": "open", "reason": "syn-ack", "mode": "connect"}
+		}
+		l := labels(parseMetrics(t, body), "tcpprobe_result_info")
+		got := map[string]string{"outcome": l["outcome"], "reason": l["reason"], "mode": l["mode"]}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("unprivileged %v (-want +got):\n%s", unpriv, diff)
+		}
 	}
 }

@@ -48,6 +48,11 @@ type Options struct {
 	// Connect makes the runner of a connect-mode module (nil: connect
 	// modules fail their scrapes).
 	Connect func(probe.Profile) Runner
+	// Unprivileged says the raw prober gave up privilege: it can no
+	// longer solicit a next hop the kernel has not resolved, so a raw
+	// neighbour failure is checked again with Connect, which lets the
+	// kernel resolve it.
+	Unprivileged bool
 	// Resolver resolves target names (nil: net.DefaultResolver).
 	Resolver Resolver
 	// Sysctls gives the linux profile its schedule (nil: the host's).
