@@ -217,23 +217,46 @@ func TestConcurrentScrapes(t *testing.T) {
 	}
 }
 
+// blockRunner holds every probe until release is closed.
+type blockRunner struct{ release chan struct{} }
+
+func (b blockRunner) Run(ctx context.Context, ts []probe.Target, emit func(*probe.Result)) error {
+	<-b.release
+	for i, t := range ts {
+		emit(fakeResult(t, i))
+	}
+	return nil
+}
+
 func TestQueueFull(t *testing.T) {
-	f := &fakeRunner{delay: 300 * time.Millisecond}
-	_, hs := newTestServer(t, "limits: {concurrency: 1, queue: 1, min_interval: 0s}\n", f)
-	codes := make(chan int, 3)
-	for i := range 3 {
+	br := blockRunner{release: make(chan struct{})}
+	s, hs := newTestServer(t, "limits: {concurrency: 1, queue: 1, min_interval: 0s}\n", br)
+	codes := make(chan int, 2)
+	for i := range 2 {
 		go func() {
-			code, _ := get(t, hs.Client(), fmt.Sprintf("%s/probe?target=127.0.0.1:%d", hs.URL, 10+i), nil)
+			code, _ := get(t, hs.Client(), fmt.Sprintf("%s/probe?target=127.0.0.1:%d", hs.URL, 10+i), map[string]string{ScrapeTimeoutHeader: "60"})
 			codes <- code
 		}()
-		time.Sleep(50 * time.Millisecond) // in order: running, queued, turned away
 	}
-	got := map[int]int{}
-	for range 3 {
-		got[<-codes]++
+	// One probe runs, one scrape waits: the third is turned away.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if running, queued, _ := s.gate.counts(); running == 1 && queued == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("two scrapes did not fill the slot and the queue within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	if diff := cmp.Diff(map[int]int{200: 2, 503: 1}, got); diff != "" {
-		t.Errorf("status counts (-want +got):\n%s", diff)
+	if code, body := get(t, hs.Client(), hs.URL+"/probe?target=127.0.0.1:12", nil); code != http.StatusServiceUnavailable {
+		t.Errorf("third scrape: status %d, want 503: %s", code, body)
+	}
+	close(br.release)
+	for range 2 {
+		if code := <-codes; code != http.StatusOK {
+			t.Errorf("a running or queued scrape got %d, want 200", code)
+		}
 	}
 }
 
