@@ -103,6 +103,9 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errNoTime) || errors.Is(err, context.DeadlineExceeded):
 		s.refuse(w, http.StatusServiceUnavailable, RefusedNoTime, errNoTime.Error(), "target", target)
 		return
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		s.log.Debug("scraper went away before its probe started", "target", target)
+		return
 	case err != nil:
 		s.log.Error("probe failed to run", "target", target, "module", modName, "err", err)
 		http.Error(w, fmt.Sprintf("probe of %s could not run: %v", target, err), http.StatusInternalServerError)
