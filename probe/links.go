@@ -76,7 +76,7 @@ func (p *Prober) openLinks(ifis map[int]net.Interface, addrs map[int][]netip.Add
 		}
 		links[idx] = ls
 	}
-	if rn, ok := p.net.(ReplyNetwork); ok {
+	if rn, ok := p.net.(ReplyNetwork); ok && len(all) > 0 {
 		others, _ := rn.ReplyInterfaces() // without the list, replies come by the way out only
 		for _, ifi := range others {
 			if _, egress := ifis[ifi.Index]; egress {

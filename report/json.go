@@ -91,6 +91,9 @@ type Result struct {
 	// Seq is the repetition this result belongs to with -c N (from 1);
 	// absent when each target is probed once.
 	Seq int `json:"seq,omitempty"`
+
+	// Lifecycle: what --handshake full / --scan ack add (lifecycle.go).
+	*Lifecycle
 }
 
 // Schedule is the SYN schedule a probe followed.
@@ -216,6 +219,7 @@ func FromProbe(r *probe.Result) *Result {
 	if r.Teardown {
 		out.Teardown = "rst"
 	}
+	out.Lifecycle = lifecycleOf(r)
 	return out
 }
 
@@ -382,6 +386,7 @@ func AppendEntry(b []byte, e Entry) []byte {
 		b = append(b, `,"seq":`...)
 		b = strconv.AppendInt(b, int64(e.Seq), 10)
 	}
+	b = appendLifecycle(b, r)
 	return append(b, "}\n"...)
 }
 

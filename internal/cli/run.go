@@ -208,6 +208,10 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	// dropped, serve them all.
 	pr, _ := probe.New(cfg)
 	defer pr.Close()
+	rawRun, err := o.lifeRunner(cfg, pr.Run)
+	if err != nil {
+		return err
+	}
 	defer rounds.prog.stop()
 
 	var (
@@ -239,7 +243,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 			num = seq
 		}
 		if mode != ModeConnect {
-			err := rounds.round(ctx, num, report.ModeRaw, pr.Run)
+			err := rounds.round(ctx, num, report.ModeRaw, rawRun)
 			var ee *probe.EnvError
 			fallback := seq == 1 && mode == ModeAuto && errors.As(err, &ee) && rounds.none()
 			switch {
