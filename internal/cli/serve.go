@@ -12,6 +12,7 @@ import (
 	"github.com/tcpprobe/tcpprobe/internal/kconnect"
 	"github.com/tcpprobe/tcpprobe/internal/privilege"
 	"github.com/tcpprobe/tcpprobe/internal/serve"
+	"github.com/tcpprobe/tcpprobe/lifecycle"
 	"github.com/tcpprobe/tcpprobe/probe"
 )
 
@@ -152,6 +153,11 @@ func runServe(cmd *cobra.Command, o *serveOptions, s Streams, env Env) error {
 		Raw:        prober,
 		Connect: func(p probe.Profile) serve.Runner {
 			return kconnect.New(kconnect.Config{Profile: p})
+		},
+		Handshake: func(p probe.Profile, m *serve.Module) serve.Runner {
+			budget := p.Schedule.GiveUp
+			return lifecycle.NewHandshaker(lifecycle.Config{Profile: p, Send: m.Send, Banner: m.Banner,
+				Close: m.File.Close, Timeout: budget / 2, CloseTimeout: min(lifecycle.DefaultCloseTimeout, budget/4)})
 		},
 		Unprivileged: dropped,
 		Resolver:     env.Resolver,

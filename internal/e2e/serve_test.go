@@ -357,3 +357,47 @@ func TestServePrometheus(t *testing.T) {
 		t.Logf("exporter output:\n%s", serveOut.String())
 	}
 }
+
+// TestServeHandshake: a handshake: full module completes the handshake
+// with the lab's listener and reports it; the exporter keeps privilege,
+// as such a module requires.
+func TestServeHandshake(t *testing.T) {
+	l := labtest.New(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tcpprobe.yml")
+	if err := os.WriteFile(cfg, []byte(`keep_privileges: true
+targets: {allow: [198.18.2.0/24]}
+modules:
+  full: {handshake: full, timeout: 2s}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, out := startInClient(t, l, bin, "serve", "--config", cfg, "--listen", serveAddr)
+	c := nsClient(l, l.Client)
+	waitHTTP(t, c, "http://"+serveAddr+"/-/healthy", 10*time.Second, out)
+	tests := []struct {
+		port                   uint16
+		outcome, reason, estab string
+	}{
+		{lab.PortOpen, "open", "established", "1"},
+		{lab.PortClosed, "refused", "rst", "0"},
+	}
+	for _, tc := range tests {
+		resp, err := c.Get(fmt.Sprintf("http://%s/probe?module=full&target=%s:%d", serveAddr, lab.ServerV4, tc.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body := string(b)
+		for _, want := range []string{
+			fmt.Sprintf(`mode="handshake",outcome="%s"`, tc.outcome),
+			fmt.Sprintf(`reason="%s"`, tc.reason),
+			"tcpprobe_handshake_established " + tc.estab,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("port %d: the answer lacks %q:\n%s\nexporter:\n%s", tc.port, want, body, out.String())
+			}
+		}
+	}
+}

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"regexp"
 	"sort"
 	"time"
 
+	"github.com/tcpprobe/tcpprobe/lifecycle"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/report"
 	"go.yaml.in/yaml/v3"
@@ -34,6 +36,9 @@ const (
 const (
 	ModeRaw     = "raw"     // own SYNs on the shared raw links
 	ModeConnect = "connect" // the kernel's connect(2); no packet timeline
+	// ModeHandshake is not a config value: it labels the results of
+	// handshake: full modules (the kernel's TCP, every segment recorded).
+	ModeHandshake = "handshake"
 )
 
 // File is the YAML configuration as written.
@@ -75,6 +80,13 @@ type ModuleFile struct {
 	Expect     string        `yaml:"expect"`      // open (default), refused, unreachable, timeout or closed
 	Mode       string        `yaml:"mode"`        // raw (default) or connect
 	IPProtocol string        `yaml:"ip_protocol"` // ip4 or ip6: which address of a name to probe (default: the first)
+	// Handshake full completes the handshake with the kernel's TCP, sends
+	// Send, reads until ExpectBanner matches and closes (Close: fin or
+	// rst), recording every segment; it needs keep_privileges.
+	Handshake    string `yaml:"handshake"`
+	Send         string `yaml:"send"`          // the command line's --send syntax (\r \n \xHH escapes; no @FILE)
+	ExpectBanner string `yaml:"expect_banner"` // a regular expression; probe_success needs it to match
+	Close        string `yaml:"close"`         // fin (default) or rst
 }
 
 // Config is a validated configuration.
@@ -96,6 +108,9 @@ type Module struct {
 	Expect     string        // "" means open
 	Mode       string
 	IPProtocol string
+	Handshake  bool           // handshake: full
+	Send       []byte         // with Handshake
+	Banner     *regexp.Regexp // with Handshake; nil: none expected
 	File       ModuleFile
 }
 
@@ -172,6 +187,9 @@ func Parse(b []byte, sysctls func() (int, int, error)) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("module %q: %v", name, err)
 		}
+		if m.Handshake && !f.KeepPrivileges {
+			return nil, fmt.Errorf("module %q: handshake: full opens a recording socket for every probe, which needs CAP_NET_RAW for the exporter's life: set keep_privileges: true", name)
+		}
 		c.Modules[name] = m
 	}
 	return c, nil
@@ -233,12 +251,47 @@ func buildModule(name string, mf ModuleFile, sysctls func() (int, int, error)) (
 	default:
 		return nil, fmt.Errorf("mode %q: want raw or connect", m.Mode)
 	}
+	switch mf.Handshake {
+	case "", "syn":
+	case "full":
+		m.Handshake = true
+	default:
+		return nil, fmt.Errorf("handshake %q: want syn or full", mf.Handshake)
+	}
+	if !m.Handshake && (mf.Send != "" || mf.ExpectBanner != "" || mf.Close != "") {
+		return nil, errors.New("send, expect_banner and close need handshake: full")
+	}
+	if m.Handshake {
+		if m.Mode == ModeConnect {
+			return nil, errors.New("handshake: full records packets: it cannot run in mode connect")
+		}
+		switch mf.Close {
+		case "", "fin", "rst":
+		default:
+			return nil, fmt.Errorf("close %q: want fin or rst", mf.Close)
+		}
+		if mf.Send != "" {
+			if m.Send, err = lifecycle.ParseSend(mf.Send, noFiles); err != nil {
+				return nil, err
+			}
+		}
+		if mf.ExpectBanner != "" {
+			if m.Banner, err = regexp.Compile(mf.ExpectBanner); err != nil {
+				return nil, fmt.Errorf("expect_banner: %v", err)
+			}
+		}
+	}
 	switch m.IPProtocol {
 	case "", "ip4", "ip6":
 	default:
 		return nil, fmt.Errorf("ip_protocol %q: want ip4 or ip6 (or leave it out: the first address)", m.IPProtocol)
 	}
 	return m, nil
+}
+
+// noFiles refuses send: @FILE: the config says what to send itself.
+func noFiles(name string) ([]byte, error) {
+	return nil, fmt.Errorf("send: @%s: files are not read here; write the bytes (with \\r \\n \\xHH escapes)", name)
 }
 
 // Allowed reports whether a may be probed.

@@ -160,11 +160,12 @@ func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, targe
 	}
 	defer s.gate.release()
 	runner := s.runner
-	if mod.Mode == ModeConnect {
-		if s.opts.Connect == nil {
-			return probeAnswer{}, errors.New("connect mode is not available here")
-		}
-	} else if runner == nil {
+	switch {
+	case mod.Handshake && s.opts.Handshake == nil:
+		return probeAnswer{}, errors.New("handshake: full is not available here")
+	case mod.Mode == ModeConnect && s.opts.Connect == nil:
+		return probeAnswer{}, errors.New("connect mode is not available here")
+	case runner == nil && !mod.Handshake && mod.Mode == ModeRaw:
 		return probeAnswer{}, errors.New("no raw prober")
 	}
 	budget := time.Until(deadline)
@@ -173,39 +174,18 @@ func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, targe
 	}
 	prof := mod.Profile
 	prof.Schedule = prof.Schedule.Cut(budget)
-	if mod.Mode == ModeConnect {
+	mode := mod.Mode
+	switch {
+	case mod.Handshake:
+		runner, mode = s.opts.Handshake(prof, mod), ModeHandshake
+	case mod.Mode == ModeConnect:
 		runner = s.opts.Connect(prof)
 	}
 	t := probe.Target{Name: target, Addr: addr, Expect: mod.Expect, Profile: &prof}
 	var res *probe.Result
 	start := time.Now()
 	err := runner.Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res = r })
-	mode := mod.Mode
-	var ee *probe.EnvError
-	if errors.As(err, &ee) && mode == ModeRaw && s.opts.Connect != nil {
-		// Raw sockets cannot reach this target (loopback without the
-		// sysctls rawsock names, or an interface not opened before
-		// privilege was dropped): the kernel's connect(2) still can.
-		s.log.Warn("raw probe not possible; probing with connect(2)", "target", target, "why", err)
-		mode = ModeConnect
-		res = nil
-		err = s.opts.Connect(prof).Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res = r })
-	}
-	if err == nil && res != nil && res.Reason == probe.ReasonNeighbor && mode == ModeRaw && s.opts.Unprivileged && s.opts.Connect != nil {
-		// Without CAP_NET_RAW the prober cannot ARP or solicit a next hop
-		// the kernel's cache lacks, and reports that as a neighbour
-		// failure: let connect(2) make the kernel resolve it, in the
-		// time left.
-		if left := time.Until(deadline); left > minBudget {
-			p2 := prof
-			p2.Schedule = prof.Schedule.Cut(left)
-			var res2 *probe.Result
-			if err2 := s.opts.Connect(p2).Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res2 = r }); err2 == nil && res2 != nil {
-				s.log.Debug("raw neighbour failure checked with connect(2)", "target", target, "outcome", res2.Outcome, "reason", res2.Reason)
-				res, mode = res2, ModeConnect
-			}
-		}
-	}
+	res, mode, err = s.second(deadline, prof, t, res, mode, err)
 	took := time.Since(start)
 	if err == nil && res == nil {
 		err = errors.New("the prober returned no result")
@@ -214,6 +194,42 @@ func (s *Server) run(ctx context.Context, deadline time.Time, mod *Module, targe
 		return probeAnswer{}, err
 	}
 	return probeAnswer{res: res, took: took, mode: mode}, nil
+}
+
+// second runs a raw probe again with connect(2) when its answer cannot be
+// trusted: raw sockets could not reach the target at all (loopback without
+// the sysctls rawsock names, an interface not opened before privilege was
+// dropped), or, without privilege, the prober could not solicit a next hop
+// the kernel's neighbour cache lacks and called it a neighbour failure:
+// connect(2) makes the kernel resolve it, in the time left.
+func (s *Server) second(deadline time.Time, prof probe.Profile, t probe.Target, res *probe.Result, mode string, err error) (*probe.Result, string, error) {
+	if mode != ModeRaw || s.opts.Connect == nil {
+		return res, mode, err
+	}
+	var ee *probe.EnvError
+	switch {
+	case errors.As(err, &ee):
+		s.log.Warn("raw probe not possible; probing with connect(2)", "target", t.Name, "why", err)
+	case err == nil && res != nil && res.Reason == probe.ReasonNeighbor && s.opts.Unprivileged:
+		s.log.Debug("raw neighbour failure without privilege; checking with connect(2)", "target", t.Name)
+	default:
+		return res, mode, err
+	}
+	left := time.Until(deadline)
+	if left < minBudget {
+		return res, mode, err
+	}
+	prof.Schedule = prof.Schedule.Cut(left)
+	t.Profile = &prof
+	var res2 *probe.Result
+	err2 := s.opts.Connect(prof).Run(s.baseCtx, []probe.Target{t}, func(r *probe.Result) { res2 = r })
+	if err2 != nil || res2 == nil {
+		if err != nil {
+			return nil, mode, err
+		}
+		return res, mode, nil
+	}
+	return res2, ModeConnect, nil
 }
 
 // resolve parses HOST:PORT; a name resolves to its first address (of the

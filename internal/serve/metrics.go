@@ -19,6 +19,10 @@ func probeMetrics(reg *prometheus.Registry, ans probeAnswer) {
 		reg.MustRegister(g)
 	}
 	met := report.Met(r)
+	hs := handshakeOf(r)
+	if hs != nil && hs.BannerPattern != "" && !hs.BannerMatched {
+		met = false // as blackbox_exporter fails a probe whose expected banner did not come
+	}
 	gauge("probe_success", "Whether the probe met its module's expectation (without one: the port is open).", b2f(met))
 	gauge("probe_duration_seconds", "How long the probe took, queueing excluded.", took.Seconds())
 	proto := 4.0
@@ -37,7 +41,7 @@ func probeMetrics(reg *prometheus.Registry, ans probeAnswer) {
 	}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tcpprobe_result_info",
-		Help: "The probe's verdict as connect(2) would give it: outcome, errno name, the reason (deciding packet), who sent it, the profile, and the mode (raw: own SYNs; connect: the kernel's connect(2)).",
+		Help: "The probe's verdict as connect(2) would give it: outcome, errno name, the reason (deciding packet), who sent it, the profile, and the mode (raw: own SYNs; connect: the kernel's connect(2); handshake: handshake: full).",
 	}, []string{"outcome", "errno", "reason", "responder", "profile", "mode"})
 	info.WithLabelValues(string(r.Outcome), errno, r.Reason, responder, r.Profile, ans.mode).Set(1)
 	reg.MustRegister(info)
@@ -57,9 +61,37 @@ func probeMetrics(reg *prometheus.Registry, ans probeAnswer) {
 			gauge("tcpprobe_synack_mss", "MSS option of the target's SYN-ACK.", float64(sa.Options.MSS))
 		}
 	}
+	if hs == nil && ans.mode == ModeHandshake {
+		gauge("tcpprobe_handshake_established", "1 when handshake: full completed the handshake.", 0)
+	}
+	if hs != nil {
+		gauge("tcpprobe_handshake_established", "1 when handshake: full completed the handshake.", b2f(hs.Established))
+		if hs.Established {
+			gauge("tcpprobe_handshake_seconds", "From our SYN to our final ACK.", hs.ConnectTime.Seconds())
+		}
+		gauge("tcpprobe_handshake_accept_queue_full", "1 when the server ignored or reset our final ACK (its accept queue was full).", b2f(hs.AcceptQueueFull))
+		gauge("tcpprobe_received_bytes", "Bytes the target sent before the close.", float64(hs.BytesReceived))
+		if hs.FirstByte > 0 {
+			gauge("tcpprobe_first_byte_seconds", "From the handshake to the target's first byte.", hs.FirstByte.Seconds())
+		}
+		if hs.BannerPattern != "" {
+			gauge("tcpprobe_banner_matched", "1 when what the target sent matched the module's expect_banner.", b2f(hs.BannerMatched))
+		}
+		if c := r.Life.Close; c != nil {
+			gauge("tcpprobe_close_graceful", "1 when the connection closed with a FIN each way and no RST.", b2f(c.Graceful))
+		}
+	}
 	gauge("tcpprobe_expectation_met", "1 when the outcome met the module's expectation.", b2f(met))
 	gauge("tcpprobe_ignored_packets", "Packets that named this probe but were not acceptable (wrong ACK, bad checksum, ...).", float64(r.Ignored))
 	gauge("tcpprobe_result_reused", "1 when this scrape got the result of a probe of the same target and module started for another scrape within the minimum interval.", b2f(reused))
+}
+
+// handshakeOf returns a handshake: full result's handshake, nil otherwise.
+func handshakeOf(r *probe.Result) *probe.Handshake {
+	if r.Life == nil {
+		return nil
+	}
+	return r.Life.Handshake
 }
 
 // connectTime is from the first SYN to the deciding event.

@@ -48,6 +48,9 @@ type Options struct {
 	// Connect makes the runner of a connect-mode module (nil: connect
 	// modules fail their scrapes).
 	Connect func(probe.Profile) Runner
+	// Handshake makes the runner of a handshake: full module (nil: such
+	// modules fail their scrapes).
+	Handshake func(probe.Profile, *Module) Runner
 	// Unprivileged says the raw prober gave up privilege: it can no
 	// longer solicit a next hop the kernel has not resolved, so a raw
 	// neighbour failure is checked again with Connect, which lets the
