@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -98,19 +97,8 @@ func prometheusConfig() string {
 // nsClient is an HTTP client whose connections are made inside ns.
 func nsClient(l *lab.Lab, ns string) *http.Client {
 	return &http.Client{
-		Timeout: 20 * time.Second,
-		Transport: &http.Transport{
-			MaxIdleConnsPerHost: 256,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				var c net.Conn
-				err := l.Do(ns, func() error {
-					var err error
-					c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-					return err
-				})
-				return c, err
-			},
-		},
+		Timeout:   20 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 256, DialContext: l.DialContext(ns)},
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -230,17 +229,7 @@ func dash(s string) string {
 
 // nsClient is an HTTP client whose connections are made inside ns.
 func nsClient(l *lab.Lab, ns string, timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var c net.Conn
-			err := l.Do(ns, func() error {
-				var err error
-				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-				return err
-			})
-			return c, err
-		},
-	}}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: l.DialContext(ns)}}
 }
 
 func waitUp(ctx context.Context, hc *http.Client, u string) error {

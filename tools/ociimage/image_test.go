@@ -90,20 +90,12 @@ func checkImage(t *testing.T, img v1.Image, bin string) {
 	defer rc.Close()
 	files := map[string]*tar.Header{}
 	var binary []byte
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachEntry(t, rc, func(h *tar.Header, body io.Reader) {
 		files[h.Name] = h
 		if h.Name == "tcpprobe" {
-			binary, _ = io.ReadAll(tr)
+			binary, _ = io.ReadAll(body)
 		}
-	}
+	})
 	var names []string
 	for n := range files {
 		names = append(names, n)
@@ -146,29 +138,21 @@ func readOCIArchive(t *testing.T, path, dir string) v1.Image {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachEntry(t, f, func(h *tar.Header, body io.Reader) {
 		p := filepath.Join(dir, filepath.FromSlash(h.Name))
 		if !strings.HasPrefix(p, dir) {
 			t.Fatalf("archive entry %q escapes the layout", h.Name)
 		}
 		if h.Typeflag == tar.TypeDir {
 			os.MkdirAll(p, 0o755)
-			continue
+			return
 		}
 		os.MkdirAll(filepath.Dir(p), 0o755)
-		b, _ := io.ReadAll(tr)
+		b, _ := io.ReadAll(body)
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -220,5 +204,21 @@ func TestDockerfileMatches(t *testing.T) {
 		if final[k] != v {
 			t.Errorf("Dockerfile final stage %s %q, want %q (as tools/ociimage builds it)", k, final[k], v)
 		}
+	}
+}
+
+// eachEntry calls fn with every entry of the tar stream r and its body.
+func eachEntry(t *testing.T, r io.Reader, fn func(h *tar.Header, body io.Reader)) {
+	t.Helper()
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(h, tr)
 	}
 }
