@@ -104,7 +104,7 @@ func (p *Prober) reprobe(e *entry, drops uint64, at time.Time, acts *[]action) {
 	old := e.m.Result()
 	e.reprobes++
 	local := netip.AddrPortFrom(e.key.local, e.key.lport)
-	m := NewMachine(p.cfg.Profile, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
+	m := NewMachine(e.m.prof, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
 	r := m.Result()
 	r.Target, r.Index, r.Interface, r.Expect = old.Target, old.Index, old.Interface, old.Expect
 	e.m = m

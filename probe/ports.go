@@ -37,7 +37,7 @@ func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry
 		// Only with a fixed source port: another probe has this 4-tuple.
 		return nil, fmt.Errorf("source %v to %v: %w", local, pl.t.Addr, syscall.EADDRINUSE)
 	}
-	e := r.slab.take(p.cfg.Profile, local, pl.t.Addr, randomISS())
+	e := r.slab.take(p.profileOf(pl.t), local, pl.t.Addr, randomISS())
 	e.run, e.link, e.key = r, ls, key
 	if len(nr.mac) == 6 {
 		e.hasMAC = true

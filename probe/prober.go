@@ -16,6 +16,10 @@ type Target struct {
 	Name   string // as the user gave it, for the report
 	Addr   netip.AddrPort
 	Expect string // an assertion the caller attaches; carried into the Result
+	// Profile, if set, replaces Config.Profile for this target only (its
+	// schedule must pass Schedule.Validate): one Prober, and its links,
+	// serves targets probed with different schedules.
+	Profile *Profile
 }
 
 // Config configures a Prober.

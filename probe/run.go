@@ -232,7 +232,7 @@ func (r *runState) localResult(pl *planned, o Outcome, errno syscall.Errno, reas
 	return &Result{
 		Target: pl.t.Name, Index: pl.i, Addr: pl.t.Addr.Addr(), Port: pl.t.Addr.Port(),
 		Interface: pl.rt.r.Interface.Name, Src: pl.rt.r.Src,
-		Profile: p.cfg.Profile.Name, Schedule: p.cfg.Profile.Schedule, ICMP: p.cfg.Profile.ICMP,
+		Profile: p.profileOf(pl.t).Name, Schedule: p.profileOf(pl.t).Schedule, ICMP: p.profileOf(pl.t).ICMP,
 		Outcome: o, Errno: errno, Reason: reason, Started: now, Finished: now, Expect: pl.t.Expect,
 	}
 }

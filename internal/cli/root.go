@@ -157,7 +157,7 @@ func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	addTargetFlags(cmd, o)
 	addUXFlags(cmd, o)
 	addDiagnoseFlags(cmd, o)
-	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s), newListenersCmd(s), newTraceCmd(s, env))
+	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s), newListenersCmd(s), newTraceCmd(s, env), newServeCmd(s, env))
 	return cmd
 }
 
