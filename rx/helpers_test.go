@@ -201,3 +201,5 @@ func cat(bs ...[]byte) []byte {
 	}
 	return out
 }
+
+func netip4(a, b, c, d byte) netip.Addr { return netip.AddrFrom4([4]byte{a, b, c, d}) }
