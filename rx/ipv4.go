@@ -83,6 +83,7 @@ func (p *Pipeline) ipv4(b []byte, info *FrameInfo, now time.Time, out *Packet) D
 		binary.BigEndian.PutUint16(r[wire.IPv4FlagsFragOffset:], binary.BigEndian.Uint16(r[wire.IPv4FlagsFragOffset:])&wire.IPv4FlagDF)
 		binary.BigEndian.PutUint16(r[wire.IPv4ChecksumOffset:], 0)
 		binary.BigEndian.PutUint16(r[wire.IPv4ChecksumOffset:], wire.Fold(wire.Sum(r[:hlen], 0)))
+		out.TTL = r[wire.IPv4TTLOffset]
 		out.Reassembled = true
 		b = r
 	}

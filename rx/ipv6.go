@@ -95,6 +95,7 @@ func (p *Pipeline) ipv6(b []byte, info *FrameInfo, now time.Time, out *Packet) D
 			r[p.frags.headNHOff] = p.frags.headNext
 			binary.BigEndian.PutUint16(r[wire.IPv6PayloadLenOffset:], uint16(n-wire.IPv6Len))
 			b, out.Reassembled, reassembled = r, true, true
+			out.TTL = r[wire.IPv6HopLimitOffset]
 			nh, off = p.frags.headNext, len(head)
 			continue
 		default:
