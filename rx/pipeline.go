@@ -105,9 +105,11 @@ func NewPipeline(cfg Config) *Pipeline {
 // returns DropNone and true when out holds a TCP segment or ICMP error for
 // the demultiplexer, or the reason and false when the kernel would have
 // dropped the frame (DropFragQueued: a fragment was kept for reassembly).
-// After a drop, out.HasTuple says whether out.Tuple names a 4-tuple: the
-// engine should list such a drop in that probe's result and count every
-// drop by reason (Counts does too).
+// After a drop, out.HasTuple says whether out.Tuple names a 4-tuple (read
+// as far as the bytes allow, whatever the stage that dropped the frame,
+// except for held fragments and our own frames): the engine should list
+// such a drop in that probe's result and count every drop by reason
+// (Counts does too).
 //
 // frame is the IP packet (link header removed); out and the slices in it
 // may point into frame or into the pipeline's reassembly buffer, valid
@@ -118,6 +120,9 @@ func (p *Pipeline) Input(frame []byte, info FrameInfo, now time.Time, out *Packe
 	p.counts[d]++
 	if d != DropNone {
 		out.Kind = KindNone
+		if !out.HasTuple && d != DropFragQueued && d != DropOutgoing {
+			p.peek(frame, out)
+		}
 		return d, false
 	}
 	return DropNone, true
