@@ -57,6 +57,17 @@ const (
 	KindICMP      // an ICMP or ICMPv6 error quoting a TCP segment: Packet.Msg
 )
 
+// String returns "tcp", "icmp" or "none".
+func (k Kind) String() string {
+	switch k {
+	case KindTCP:
+		return "tcp"
+	case KindICMP:
+		return "icmp"
+	}
+	return "none"
+}
+
 // Tuple is a probe's 4-tuple as seen from this host: Local is our address
 // and port, Remote the peer's. For an ICMP error it is the 4-tuple of the
 // quoted segment (which we sent: its source is Local).
