@@ -144,7 +144,12 @@ func (m *Machine) pawsReject(seg *wire.Segment, now time.Time) bool {
 //     connection, any other ACK is answered with <SEQ=SEG.ACK><RST>.
 //
 // tcpprobe sends no ACKs: a challenge or duplicate ACK the kernel would
-// send is not sent.
+// send is not sent. The SYN-ACK is re-sent on the profile's SYN schedule;
+// Linux backs off exponentially in SYN_RECV and gives up after
+// tcp_syn_retries retransmissions in all, without the linear ones, so
+// after a simultaneous open that is never completed its ETIMEDOUT comes
+// a few seconds earlier than this Machine's (127 s, not 131 s, with the
+// defaults).
 func (m *Machine) handleSynRecv(in TCPInfo, ev Event, now time.Time) Output {
 	seg := in.Seg
 	rcvNxt := m.irs + 1

@@ -211,3 +211,42 @@ func BenchmarkInput(b *testing.B) {
 		p.Input(f, FrameInfo{}, t0, &out)
 	}
 }
+
+// TestReassemblyV6Headers: headers before the fragment header (the
+// unfragmentable part) come from the first fragment, headers after it are
+// walked once the datagram is whole.
+func TestReassemblyV6Headers(t *testing.T) {
+	tcp := tcpSeg(server6, client6, wire.SYN|wire.ACK, mssOpt, make([]byte, 64))
+	inner := cat(optsHdr(wire.ProtocolTCP), tcp) // destination options after the fragment header
+	mk := func(off, end int, more bool) []byte {
+		return ipv6(server6, client6, wire.IPv6HopByHop, optsHdr(wire.IPv6Fragment), fragHdr(wire.IPv6DestOptions, off, more, 0x99), inner[off:end])
+	}
+	p := NewPipeline(DefaultConfig())
+	var out Packet
+	if d, _ := p.Input(mk(32, len(inner), false), FrameInfo{}, t0, &out); d != DropFragQueued {
+		t.Fatalf("last fragment: %v", d)
+	}
+	if d, ok := p.Input(mk(0, 32, true), FrameInfo{}, t0, &out); !ok || out.Kind != KindTCP || out.Seg.PayloadLen != 64 {
+		t.Fatalf("first fragment: %v, kind %v, payload %d", d, out.Kind, out.Seg.PayloadLen)
+	}
+	// A destination option after the fragment header that says discard
+	// drops the reassembled datagram.
+	bad := cat(optsHdr(wire.ProtocolTCP, 0x80, 0), tcp)
+	mkBad := func(off, end int, more bool) []byte {
+		return ipv6(server6, client6, wire.IPv6Fragment, fragHdr(wire.IPv6DestOptions, off, more, 0x9a), bad[off:end])
+	}
+	p.Input(mkBad(0, 32, true), FrameInfo{}, t0, &out)
+	if d, _ := p.Input(mkBad(32, len(bad), false), FrameInfo{}, t0, &out); d != DropIP6OptionAction {
+		t.Fatalf("reassembled with a discard option: %v, want %v", d, DropIP6OptionAction)
+	}
+}
+
+func TestReassemblyMemoryV6(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IP6FragHighThresh = 0 // the kernel then refuses every fragment
+	p := NewPipeline(cfg)
+	var out Packet
+	if d, _ := p.Input(frag6(bigSynack6(), 1, 24)[0], FrameInfo{}, t0, &out); d != DropFragMemory {
+		t.Fatalf("with ip6frag_high_thresh 0: %v", d)
+	}
+}
