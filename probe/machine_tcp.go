@@ -145,11 +145,11 @@ func (m *Machine) pawsReject(seg *wire.Segment, now time.Time) bool {
 //
 // tcpprobe sends no ACKs: a challenge or duplicate ACK the kernel would
 // send is not sent. The SYN-ACK is re-sent on the profile's SYN schedule;
-// Linux backs off exponentially in SYN_RECV and gives up after
-// tcp_syn_retries retransmissions in all, without the linear ones, so
-// after a simultaneous open that is never completed its ETIMEDOUT comes
-// a few seconds earlier than this Machine's (127 s, not 131 s, with the
-// defaults).
+// by its code (tcp_write_timeout, tcp_retransmit_timer) Linux backs off
+// exponentially in SYN_RECV and gives up after tcp_syn_retries
+// retransmissions in all, the linear ones not added, so after a
+// simultaneous open that is never completed its ETIMEDOUT comes earlier
+// than this Machine's (not measured).
 func (m *Machine) handleSynRecv(in TCPInfo, ev Event, now time.Time) Output {
 	seg := in.Seg
 	rcvNxt := m.irs + 1
