@@ -8,13 +8,16 @@ package probetest
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/tcpprobe/tcpprobe/internal/spoof"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/rawsock"
 	"github.com/tcpprobe/tcpprobe/wire"
@@ -32,7 +35,14 @@ const (
 	PortBadThenOK  = 89 // SYN-ACK with a wrong ACK, then the right one
 	PortDelayed    = 90 // SYN-ACK after 50 ms
 	PortSpoofFirst = 91 // forged RST (no ACK) and a wrong-seq ICMP first, then RST+ACK
+	// PortICMPLimited gets ICMP port unreachable from a router that
+	// rate-limits its errors as Linux does: a burst of ICMPBurst, then one
+	// per second; the SYNs it has no token for go unanswered.
+	PortICMPLimited = 92
 )
+
+// ICMPBurst is the burst of the router's ICMP rate limit (PortICMPLimited).
+const ICMPBurst = 6
 
 // Addresses of the fake network.
 var (
@@ -69,6 +79,28 @@ type Network struct {
 	dropped  uint64 // replies lost so far
 
 	routeErr map[netip.Addr]syscall.Errno // SetRouteError
+
+	icmpTokens float64   // the router's ICMP rate limit (PortICMPLimited)
+	icmpLast   time.Time // last refill of icmpTokens
+}
+
+// icmpAllowed takes a token of the router's ICMP rate limit: one a second,
+// ICMPBurst at most.
+func (n *Network) icmpAllowed() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := time.Now()
+	if n.icmpLast.IsZero() {
+		n.icmpTokens = ICMPBurst
+	} else {
+		n.icmpTokens = min(ICMPBurst, n.icmpTokens+now.Sub(n.icmpLast).Seconds())
+	}
+	n.icmpLast = now
+	if n.icmpTokens < 1 {
+		return false
+	}
+	n.icmpTokens--
+	return true
 }
 
 // SetRouteError makes the route to dst fail with errno from now on, as an
@@ -174,7 +206,13 @@ func (n *Network) HeldPorts() int {
 
 // OpenLink returns a fake link whose peer answers by port.
 func (n *Network) OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (probe.Link, error) {
-	l := &Link{net: n, cfg: cfg, in: make(chan []byte, 1024), done: make(chan struct{})}
+	// Like a real link, a fake one holds a descriptor until Close, so a
+	// test can see a link that was never closed.
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("fake link: %w", err)
+	}
+	l := &Link{net: n, cfg: cfg, in: make(chan []byte, 1024), done: make(chan struct{}), fds: [2]*os.File{r, w}}
 	n.mu.Lock()
 	n.links = append(n.links, l)
 	n.mu.Unlock()
@@ -207,6 +245,7 @@ type Link struct {
 	in   chan []byte
 	done chan struct{}
 	once sync.Once
+	fds  [2]*os.File // a pipe held open until Close
 }
 
 // WriteIP hands the packet to the peer, which may answer later.
@@ -237,6 +276,9 @@ func (l *Link) WriteIP(pkt []byte, dst net.HardwareAddr) error {
 		return nil
 	}
 	quote := append([]byte(nil), pkt...)
+	if seg.DstPort == PortICMPLimited && !n.icmpAllowed() {
+		return nil
+	}
 	for _, a := range answer(ip, seg, nth, quote) {
 		a := a
 		go func() {
@@ -279,11 +321,11 @@ func answer(ip wire.IPInfo, syn wire.Segment, nth int, quote []byte) []reply {
 		}
 		return b[:n]
 	}
-	unreach := func(code uint8) []byte { return ICMPError(router, ip.Src, ip.Version == 6, 3, code, quote) }
+	unreach := func(code uint8) []byte { return spoof.ICMPError(router, ip.Src, ip.Version == 6, 3, code, quote) }
 	if ip.Version == 6 {
 		unreach = func(code uint8) []byte {
 			c := map[uint8]uint8{3: 4, 1: 3, 0: 0}[code]
-			return ICMPError(router, ip.Src, true, 1, c, quote)
+			return spoof.ICMPError(router, ip.Src, true, 1, c, quote)
 		}
 	}
 	switch syn.DstPort {
@@ -291,7 +333,7 @@ func answer(ip wire.IPInfo, syn wire.Segment, nth int, quote []byte) []reply {
 		return []reply{{pkt: tcp(wire.SYN|wire.ACK, 0x5000, syn.Seq+1)}}
 	case PortClosed:
 		return []reply{{pkt: tcp(wire.RST|wire.ACK, 0, syn.Seq+1)}}
-	case PortICMPPort:
+	case PortICMPPort, PortICMPLimited:
 		return []reply{{pkt: unreach(3)}}
 	case PortICMPHost:
 		return []reply{{pkt: unreach(1)}}
@@ -313,7 +355,7 @@ func answer(ip wire.IPInfo, syn wire.Segment, nth int, quote []byte) []reply {
 		setSeq(bad, ip.Version == 6, syn.Seq+1)
 		return []reply{
 			{pkt: tcp(wire.RST, syn.Seq+1, 0)},
-			{pkt: ICMPError(router, ip.Src, ip.Version == 6, map[bool]uint8{false: 3, true: 1}[ip.Version == 6], 0, bad)},
+			{pkt: spoof.ICMPError(router, ip.Src, ip.Version == 6, map[bool]uint8{false: 3, true: 1}[ip.Version == 6], 0, bad)},
 			{pkt: tcp(wire.RST|wire.ACK, 0, syn.Seq+1), delay: 30 * time.Millisecond},
 		}
 	}
@@ -327,41 +369,6 @@ func setSeq(pkt []byte, v6 bool, seq uint32) {
 		off = 40
 	}
 	binary.BigEndian.PutUint32(pkt[off+4:], seq)
-}
-
-// ICMPError builds an IP packet from src to dst carrying an ICMP (v6:
-// ICMPv6) error of type typ and code quoting quote, checksums included.
-func ICMPError(src, dst netip.Addr, v6 bool, typ, code uint8, quote []byte) []byte {
-	if len(quote) > 48+20 {
-		quote = quote[:48+20]
-	}
-	msg := make([]byte, 8+len(quote))
-	msg[0], msg[1] = typ, code
-	copy(msg[8:], quote)
-	var pkt []byte
-	if v6 {
-		binary.BigEndian.PutUint16(msg[2:], wire.Fold(wire.Sum(msg, wire.PseudoHeaderSum(src, dst, 58, len(msg)))))
-		pkt = make([]byte, 40+len(msg))
-		pkt[0] = 6 << 4
-		binary.BigEndian.PutUint16(pkt[4:], uint16(len(msg)))
-		pkt[6], pkt[7] = 58, 64
-		s, d := src.As16(), dst.As16()
-		copy(pkt[8:], s[:])
-		copy(pkt[24:], d[:])
-		copy(pkt[40:], msg)
-		return pkt
-	}
-	binary.BigEndian.PutUint16(msg[2:], wire.Fold(wire.Sum(msg, 0)))
-	pkt = make([]byte, 20+len(msg))
-	pkt[0] = 0x45
-	binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
-	pkt[8], pkt[9] = 64, 1
-	s, d := src.As4(), dst.As4()
-	copy(pkt[12:], s[:])
-	copy(pkt[16:], d[:])
-	binary.BigEndian.PutUint16(pkt[10:], wire.Fold(wire.Sum(pkt[:20], 0)))
-	copy(pkt[20:], msg)
-	return pkt
 }
 
 // Receive delivers the peer's answers until ctx is done or Close.
@@ -380,6 +387,10 @@ func (l *Link) Receive(ctx context.Context, fn func(pkt []byte, info rawsock.Rec
 
 // Close stops the link.
 func (l *Link) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
+	var err error
+	l.once.Do(func() {
+		close(l.done)
+		err = errors.Join(l.fds[0].Close(), l.fds[1].Close())
+	})
+	return err
 }
