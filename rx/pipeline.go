@@ -140,8 +140,16 @@ func (p *Pipeline) Input(frame []byte, info FrameInfo, now time.Time, out *Packe
 }
 
 // Counts returns how many frames ended at each reason since the pipeline
-// was made; Counts()[DropNone] is the number delivered.
+// was made, indexed by Drop; Counts()[DropNone] is the number delivered.
 func (p *Pipeline) Counts() [numDrops]uint64 { return p.counts }
+
+// Count returns how many frames ended at reason d (DropNone: delivered).
+func (p *Pipeline) Count(d Drop) uint64 {
+	if d >= numDrops {
+		return 0
+	}
+	return p.counts[d]
+}
 
 // Expire drops the fragment queues whose time (ipfrag_time,
 // ip6frag_time) is up at now and returns how many; Input also does this as

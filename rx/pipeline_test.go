@@ -244,8 +244,8 @@ func TestInput(t *testing.T) {
 			if ok && out.Kind == KindICMP && out.Msg.Quote.Seq != iss {
 				t.Errorf("quoted seq %#x, want %#x", out.Msg.Quote.Seq, iss)
 			}
-			if c := p.Counts(); c[d] != 1 {
-				t.Errorf("Counts()[%v] = %d, want 1", d, c[d])
+			if c := p.Counts(); c[d] != 1 || p.Count(d) != 1 || p.Count(Drop(250)) != 0 {
+				t.Errorf("Counts()[%v] = %d, Count = %d, want 1", d, c[d], p.Count(d))
 			}
 		})
 	}
