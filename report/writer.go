@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -221,8 +220,18 @@ func (n *ndjsonWriter) Write(e Entry) error {
 // Flush flushes w when it has a Flush method.
 func (n *ndjsonWriter) Flush() error { return flush(n.w) }
 
-// Summarize prints nothing: every line of NDJSON is one result.
-func (n *ndjsonWriter) Summarize([]Summary) error { return nil }
+// Summarize prints one line per target and address, {"type":
+// "summary", ...}, after the results.
+func (n *ndjsonWriter) Summarize(sums []Summary) error {
+	var err error
+	if n.buf, err = appendSummaryNDJSON(n.buf[:0], sums); err != nil {
+		return err
+	}
+	if _, err := n.w.Write(n.buf); err != nil {
+		return err
+	}
+	return flush(n.w)
+}
 
 // Close flushes what is buffered.
 func (n *ndjsonWriter) Close() error { return flush(n.w) }
@@ -296,30 +305,9 @@ func (t *textWriter) Write(e Entry) error {
 // Flush flushes w when it has a Flush method.
 func (t *textWriter) Flush() error { return flush(t.w) }
 
-// Summarize prints a tcping-like block per target: sent, open, loss and
-// RTT statistics.
-func (t *textWriter) Summarize(sums []Summary) error {
-	b := bufio.NewWriter(t.w)
-	for _, s := range sums {
-		fmt.Fprintf(b, "--- %s ---\n", s.Target)
-		fmt.Fprintf(b, "%d probes sent, %d open, %d not open, %.1f%% loss", s.Sent, s.Open, s.Sent-s.Open, s.LossPct)
-		if len(s.Outcomes) > 0 {
-			b.WriteString(" (")
-			for i, o := range sortedKeys(s.Outcomes) {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				fmt.Fprintf(b, "%s %d", o, s.Outcomes[o])
-			}
-			b.WriteString(")")
-		}
-		b.WriteByte('\n')
-		if s.RTT != nil {
-			fmt.Fprintf(b, "rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f ms\n", s.RTT.MinMs, s.RTT.AvgMs, s.RTT.MaxMs, s.RTT.StddevMs)
-		}
-	}
-	return b.Flush()
-}
+// Summarize prints a ping-like block per target and address: probes
+// sent, answered, loss, outcomes and round trips.
+func (t *textWriter) Summarize(sums []Summary) error { return writeSummaryText(t.w, sums) }
 
 // Close flushes what is buffered.
 func (t *textWriter) Close() error { return flush(t.w) }
@@ -332,6 +320,7 @@ func Line(r *probe.Result) string { return string(appendLine(nil, r)) }
 // them.
 func appendLine(b []byte, r *probe.Result) []byte {
 	b = append(b, r.Target...)
+	b = appendAddrNote(b, r.Target, r.Addr)
 	b = append(b, ' ')
 	b = append(b, r.Outcome...)
 	if r.Errno != 0 && r.Outcome != probe.Interrupted {

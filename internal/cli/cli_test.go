@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -81,7 +82,7 @@ func tgt(a netip.Addr, port uint16) string { return netip.AddrPortFrom(a, port).
 
 // TestFlags maps argv to options.
 func TestFlags(t *testing.T) {
-	def := Options{Profile: "classic", TTL: 64, Count: 1, Interval: time.Second, Mode: ModeAuto, Rate: "max"}
+	def := Options{Profile: "classic", TTL: 64, Count: 1, Interval: time.Second, Mode: ModeAuto, Rate: "max", TargetOptions: TargetOptions{MaxProbes: DefaultMaxProbes}}
 	tests := []struct {
 		args []string
 		want func(o *Options)
@@ -98,6 +99,9 @@ func TestFlags(t *testing.T) {
 		{[]string{"-4", "--all-addresses", "--rate", "100", "--concurrency", "8"}, func(o *Options) { o.IPv4, o.AllAddrs, o.Rate, o.Concurrency = true, true, "100", 8 }},
 		{[]string{"--rate", "max", "--keep-privileges"}, func(o *Options) { o.Rate, o.KeepPrivs = "max", true }},
 		{[]string{"-6"}, func(o *Options) { o.IPv6 = true }},
+		{[]string{"-q", "--exclude", "198.18.2.1,198.18.3.0/24", "--exclude", "srv", "--exclude-file", "x.txt", "--max-probes", "0"}, func(o *Options) {
+			o.Quiet, o.Exclude, o.ExcludeFiles, o.MaxProbes = true, []string{"198.18.2.1,198.18.3.0/24", "srv"}, []string{"x.txt"}, 0
+		}},
 		{[]string{"-c", "5", "--interval", "250ms", "--mode", "connect"}, func(o *Options) { o.Count, o.Interval, o.Mode = 5, 250*time.Millisecond, ModeConnect }},
 	}
 	for _, tt := range tests {
@@ -138,9 +142,19 @@ func TestBadInput(t *testing.T) {
 		say   string // the message must contain this
 	}{
 		{"no targets", "", nil, "no targets"},
+		{"mistyped command", "", []string{"selftset"}, `tcpprobe: unknown command "selftset": did you mean "selftest"? (a target needs a port: HOST:PORT, or give -p PORTS) (see tcpprobe --help)`},
+		{"--ttl 256", "", []string{"--ttl", "256", "198.18.2.2:80"}, "tcpprobe: --ttl 256: want a number from 1 to 255 (see tcpprobe --help)"},
+		{"-c abc", "", []string{"-c", "abc", "198.18.2.2:80"}, "tcpprobe: --count abc: want a whole number (see tcpprobe --help)"},
+		{"--timeout 5", "", []string{"--timeout", "5", "198.18.2.2:80"}, "tcpprobe: --timeout 5: want a duration such as 500ms, 2s or 1m30s (see tcpprobe --help)"},
+		{"--source-port 70000", "", []string{"--source-port", "70000", "198.18.2.2:80"}, "tcpprobe: --source-port 70000: want a port from 1 to 65535 (0: a random free port per probe) (see tcpprobe --help)"},
+		{"a /8 needs --max-probes", "", []string{"10.0.0.0/8:80"}, "tcpprobe: 10.0.0.0/8:80 would make the run more than 1048576 probes: check it for a typo, or allow it with --max-probes N (0: no limit) (see tcpprobe --help)"},
+		{"-c counts toward --max-probes", "", []string{"-c", "3", "--max-probes", "1000", "198.18.2.0/24:80,81"}, "tcpprobe: 198.18.2.0/24:80,81 would make the run more than 1000 probes: check it for a typo, or allow it with --max-probes N (0: no limit) (see tcpprobe --help)"},
+		{"conflicting expectations", "198.18.2.2:80 expect=open\nserver.lab:80 expect=closed\n", []string{"-f", "-"}, "tcpprobe: 198.18.2.2:80 is expected both open (<stdin>:1) and closed (<stdin>:2): keep one expectation per destination (see tcpprobe --help)"},
+		{"missing exclude file", "", []string{"--exclude-file", filepath.Join(dir, "nope.txt"), "198.18.2.2:80"}, "no such file"},
+		{"bad exclude", "", []string{"--exclude", "198.18.2.300", "198.18.2.2:80"}, `tcpprobe: --exclude: target "198.18.2.300": "198.18.2.300" is not an address, prefix, range or host name (see tcpprobe --help)`},
 		{"bad port", "", []string{"198.18.2.2:99999"}, "want a number from 1 to 65535"},
 		{"port zero", "", []string{"198.18.2.2:0"}, "want a number from 1 to 65535"},
-		{"port not a number", "", []string{"198.18.2.2:http"}, "want a number from 1 to 65535"},
+		{"port not a number", "", []string{"198.18.2.2:nosuchservice"}, `unknown service "nosuchservice"`},
 		{"backwards range", "", []string{"-p", "90-80", "198.18.2.2"}, "runs backwards"},
 		{"empty port entry", "", []string{"-p", "80,,81", "198.18.2.2"}, "empty entry"},
 		{"no port", "", []string{"198.18.2.2"}, "write HOST:PORT or give -p PORTS"},
@@ -287,11 +301,46 @@ func TestOutputModes(t *testing.T) {
 				t.Errorf("results: %s", s)
 			}
 		}},
-		{"duplicates probed once", []string{"--json", open, "server.lab:80", "-p", "80"}, "", ExitOK, func(t *testing.T, s string) {
+		{"a destination named twice is probed under each name", []string{"--json", open, "server.lab:80", "-p", "80"}, "", ExitOK, func(t *testing.T, s string) {
 			var doc report.Document
 			json.Unmarshal([]byte(s), &doc)
-			if len(doc.Results) != 1 {
-				t.Errorf("%d results, want 1: %s", len(doc.Results), s)
+			if len(doc.Results) != 2 || doc.Results[0].Target != open || doc.Results[1].Target != "server.lab:80" || doc.Results[1].Address != "198.18.2.2" {
+				t.Errorf("results, want %s then server.lab:80 at 198.18.2.2: %s", open, s)
+			}
+		}},
+		{"a name's line names its address", []string{"server.lab:80"}, "", ExitOK, func(t *testing.T, s string) {
+			if !strings.HasPrefix(s, "server.lab:80 (198.18.2.2) open rtt=") {
+				t.Errorf("text output:\n%s", s)
+			}
+		}},
+		{"quiet", []string{"-q", open, closed}, "", ExitUnmet, func(t *testing.T, s string) {
+			if s != "" {
+				t.Errorf("-q printed %q", s)
+			}
+		}},
+		{"ndjson summaries with -c", []string{"--ndjson", "-c", "2", "--interval", "10ms", "--all-addresses", "server.lab:80"}, "", ExitOK, func(t *testing.T, s string) {
+			lines := strings.Split(strings.TrimSpace(s), "\n")
+			if len(lines) != 6 {
+				t.Fatalf("%d lines, want 4 results and 2 summaries:\n%s", len(lines), s)
+			}
+			for i, l := range lines {
+				if err := schema.Validate([]byte(l)); err != nil {
+					t.Errorf("line %d does not match the schema: %v\n%s", i+1, err, l)
+				}
+			}
+			// One summary per address, in the order their first
+			// results came (finish order here).
+			var addrs []string
+			for i := range 2 {
+				var sum report.Summary
+				if err := json.Unmarshal([]byte(lines[4+i]), &sum); err != nil || sum.Type != "summary" || sum.Sent != 2 || sum.Answered != 2 || sum.Target != "server.lab:80" {
+					t.Errorf("summary line %d: %s (%v)", 5+i, lines[4+i], err)
+				}
+				addrs = append(addrs, sum.Address)
+			}
+			sort.Strings(addrs)
+			if strings.Join(addrs, " ") != "198.18.2.2 fd00:2::2" {
+				t.Errorf("summaries for %v, want one per address", addrs)
 			}
 		}},
 	}
@@ -454,8 +503,8 @@ func TestCount(t *testing.T) {
 	}
 	for _, want := range []string{
 		"seq=1 " + open + " open", "seq=3 " + closed + " refused",
-		"--- " + open + " ---\n3 probes sent, 3 open, 0 not open, 0.0% loss (open 3)\nrtt min/avg/max/stddev = ",
-		"--- " + closed + " ---\n3 probes sent, 0 open, 3 not open, 100.0% loss (refused 3)\n",
+		"--- " + open + " ---\n3 probes sent, 3 answered, 0.0% loss (open 3)\nrtt min/avg/max/stddev = ",
+		"--- " + closed + " ---\n3 probes sent, 3 answered, 0.0% loss (refused 3)\nrtt min/avg/max/stddev = ",
 	} {
 		if !strings.Contains(got.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, got.stdout)
@@ -620,7 +669,7 @@ func TestConnectFallback(t *testing.T) {
 func TestConnectMode(t *testing.T) {
 	open, _ := loopbackPorts(t)
 	got := runCmd(t, Env{}, "", "--mode", "connect", "-c", "2", "--interval", "20ms", open)
-	if got.code != ExitOK || !strings.Contains(got.stdout, "seq=2 "+open+" open rtt=") || !strings.Contains(got.stdout, "2 probes sent, 2 open") || got.stderr != "" {
+	if got.code != ExitOK || !strings.Contains(got.stdout, "seq=2 "+open+" open rtt=") || !strings.Contains(got.stdout, "2 probes sent, 2 answered, 0.0% loss (open 2)") || got.stderr != "" {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
 	}
 }
@@ -659,8 +708,19 @@ func TestProgress(t *testing.T) {
 
 func TestVersionAndCompletion(t *testing.T) {
 	got := runCmd(t, Env{}, "", "version")
-	if got.code != 0 || !strings.HasPrefix(got.stdout, "tcpprobe ") || !strings.Contains(got.stdout, report.Schema) {
+	if got.code != 0 || !strings.HasPrefix(got.stdout, "tcpprobe ") || !strings.Contains(got.stdout, report.Schema) || !strings.Contains(got.stdout, "(commit ") || !strings.Contains(got.stdout, ", built ") {
 		t.Errorf("version: %+v", got)
+	}
+	if flag := runCmd(t, Env{}, "", "--version"); flag.code != 0 || flag.stdout != got.stdout {
+		t.Errorf("--version: %+v, want %q", flag, got.stdout)
+	}
+	// Every flag with a fixed set of values completes them, and no file
+	// names.
+	for flag, want := range map[string]string{"--profile": "classic", "--mode": "connect", "--expect": "closed", "--icmp": "rfc1122", "--order": "finish", "--rate": "max"} {
+		got := runCmd(t, Env{}, "", "__complete", flag, "")
+		if got.code != 0 || !strings.Contains(got.stdout, want) || !strings.Contains(got.stdout, ":4\n") {
+			t.Errorf("completion of %s: %q, want %s and :4 (no file completion)", flag, got.stdout, want)
+		}
 	}
 	for _, sh := range []string{"bash", "zsh", "fish"} {
 		got := runCmd(t, Env{}, "", "completion", sh)
@@ -690,7 +750,7 @@ func TestManPagesFresh(t *testing.T) {
 		}
 	}
 	page, _ := os.ReadFile(filepath.Join(dir, "tcpprobe.1"))
-	for _, want := range []string{"Exit status", "130", "CAP_NET_RAW", "--junit"} {
+	for _, want := range []string{".SH EXIT STATUS\n.TP\n\\fB0\\fP\n", ".SH EXAMPLES\n", "130", "CAP_NET_RAW", "--junit", "local-error", "interrupted", "198.18.2.0/24:80", "--max-probes"} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("tcpprobe.1 lacks %q", want)
 		}

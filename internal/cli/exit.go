@@ -49,9 +49,10 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpprobe: %v (see tcpprobe --help)\n", oneLine(ue.Err))
 		return ExitUsage
 	case errors.As(err, &ee):
-		fmt.Fprintf(stderr, "tcpprobe: %v\n", ee.Err)
 		if errors.Is(ee.Err, os.ErrPermission) {
-			fmt.Fprintln(stderr, "tcpprobe needs CAP_NET_RAW to send its own SYNs: run it as root (sudo tcpprobe ...) or grant the capability once with: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"")
+			fmt.Fprintf(stderr, "tcpprobe: %s: tcpprobe needs CAP_NET_RAW to send its own SYNs: run it as root (sudo tcpprobe ...) or grant the capability once with: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", errorOnce(ee.Err))
+		} else {
+			fmt.Fprintf(stderr, "tcpprobe: %v\n", ee.Err)
 		}
 		return ExitEnvironment
 	default:

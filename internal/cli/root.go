@@ -68,7 +68,9 @@ type Options struct {
 	Count       int
 	Interval    time.Duration
 	Mode        string
+	Quiet       bool
 	Life        lifeOptions // --handshake, --send, --close, --scan, … (handshake.go)
+	TargetOptions
 }
 
 // Probing modes (--mode).
@@ -94,43 +96,6 @@ func MainEnv(ctx context.Context, args []string, s Streams, env Env) int {
 	return exitCode(err, s.Err)
 }
 
-// longHelp is the root command's Long text; the man page's DESCRIPTION.
-const longHelp = `tcpprobe sends its own TCP SYN to each target and reads what comes back, to
-report what connect(2) would have said (open, ECONNREFUSED, EHOSTUNREACH,
-ENETUNREACH, ETIMEDOUT, ...), which packet decided it and who sent it.
-
-Profiles choose which connect(2) to reproduce:
-  classic  (default) the BSD schedule: SYNs at 0, 6 and 30 s, give up at 75 s;
-           an ICMP unreachable from a router is a soft error, remembered and
-           reported at the deadline; port/protocol unreachable end at once
-  linux    this host's kernel exactly: its SYN schedule from tcp_syn_retries
-           and tcp_syn_linear_timeouts, every ICMP error ends the probe at once
-  bsd      4.4BSD exactly: every ICMP error soft, BSD's errno table
-
-Targets are HOST:PORT, [IPv6]:PORT, or HOST with -p PORTS, on the command
-line or in a target file (-f FILE, -f - for standard input): one target per
-line, optionally followed by expect=OUTCOME; '#' starts a comment.
-
-Output: one line per probe (-v adds the packet timeline); --json prints one
-document, --ndjson one JSON object per probe as it finishes (schema
-tcpprobe/v1, docs/schema/result-v1.json); --junit FILE writes JUnit XML with
-one test case per probe. -c N repeats every probe N times, --interval apart,
-and ends with a summary per target (sent, open, loss, RTT min/avg/max/stddev).
-
-Raw sockets need CAP_NET_RAW: run as root or grant it once with
-  sudo setcap cap_net_raw+ep "$(command -v tcpprobe)"
-
-Without it tcpprobe uses the kernel's own connect(2) (--mode connect) and
-says so on standard error: the same outcomes, without the packet timeline.
-
-Exit status:
-  0    every probe met its expectation (without --expect: every target open)
-  1    at least one probe did not
-  2    bad usage or input; nothing was sent
-  3    the environment stopped the tool: no CAP_NET_RAW with --mode raw,
-       an unusable interface
-  130  interrupted (SIGINT/SIGTERM)`
-
 // NewRootCmd builds the cobra tree.
 func NewRootCmd(ctx context.Context, s Streams, env Env) *cobra.Command {
 	return newRootCmd(s, env, &Options{})
@@ -139,27 +104,26 @@ func NewRootCmd(ctx context.Context, s Streams, env Env) *cobra.Command {
 // newRootCmd builds the cobra tree with its flags bound into o.
 func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "tcpprobe [flags] HOST:PORT...",
-		Short: "Tell whether host:port can be reached and, if not, exactly why",
-		Long:  longHelp,
-		Example: `  tcpprobe 198.18.2.2:80
-  tcpprobe -v --profile linux [fd00:2::2]:443
-  tcpprobe -p 22,80,8000-8010 198.18.2.2 --json
-  tcpprobe --expect closed --timeout 5s 198.18.2.2:5432
-  tcpprobe -f targets.txt --junit report.xml
-  tcpprobe -c 10 --interval 500ms 198.18.2.2:80
-  sudo tcpprobe selftest`,
+		Use:           "tcpprobe [flags] HOST:PORT...",
+		Short:         "Tell whether host:port can be reached and, if not, exactly why",
+		Long:          longHelp,
+		Example:       examples,
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := unknownCommand(cmd, args, o.Ports); err != nil {
+				return err
+			}
 			return run(cmd.Context(), o, args, s, env, cmd.Flags().Changed("interval"))
 		},
 	}
 	cmd.SetIn(s.In)
 	cmd.SetOut(s.Out)
 	cmd.SetErr(s.Err)
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	cmd.SetFlagErrorFunc(flagError)
+	cmd.Version = versionLine()
+	cmd.SetVersionTemplate(`{{printf "%s\n" .Version}}`)
 	f := cmd.Flags()
 	f.StringVarP(&o.Ports, "ports", "p", "", "ports to probe on every HOST: 22,80,8000-8010")
 	f.StringArrayVarP(&o.Files, "file", "f", nil, "read targets from FILE, one per line ('-': standard input); may be repeated")
@@ -188,6 +152,8 @@ func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	f.BoolVar(&o.KeepPrivs, "keep-privileges", false, "keep root and capabilities for the whole run (default: once its sockets are open, tcpprobe switches to the sudo user or nobody and drops every capability)")
 	f.StringVar(&o.Mode, "mode", ModeAuto, "how to probe: raw (own SYNs, needs CAP_NET_RAW), connect (the kernel's connect(2)), or auto (raw, else connect with a notice)")
 	o.addLifeFlags(cmd)
+	addTargetFlags(cmd, o)
+	addUXFlags(cmd, o)
 	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s), newListenersCmd(s))
 	return cmd
 }
@@ -279,7 +245,7 @@ func (o *Options) config(env Env) (probe.Config, error) {
 	}
 	if o.Interface != "" {
 		if _, err := net.InterfaceByName(o.Interface); err != nil && env.Network == nil {
-			return cfg, &probe.EnvError{Err: fmt.Errorf("interface %q: %v (see `ip link`)", o.Interface, err)}
+			return cfg, &probe.EnvError{Err: fmt.Errorf("interface %q does not exist on this host (see ip link)", o.Interface)}
 		}
 	}
 	cfg.Interface = o.Interface

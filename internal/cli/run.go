@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
+	"math"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/kconnect"
+	"github.com/tcpprobe/tcpprobe/internal/targets"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/report"
 	"golang.org/x/term"
@@ -35,73 +35,6 @@ func unplanned(env Env) {
 // shape of (*probe.Prober).Run and (*kconnect.Prober).Run.
 type runFunc func(ctx context.Context, targets []probe.Target, emit func(*probe.Result)) error
 
-// targets reads every target spec (arguments, then -f files in order) and
-// expands it. Errors are usage errors: nothing has been sent.
-func (o *Options) targets(ctx context.Context, args []string, s Streams, env Env) ([]probe.Target, error) {
-	var specs []spec
-	for _, a := range args {
-		specs = append(specs, spec{arg: a})
-	}
-	stdinUsed := false
-	for _, name := range o.Files {
-		var sp []spec
-		var err error
-		if name == "-" {
-			if stdinUsed {
-				return nil, usagef("-f - given twice: standard input can be read once")
-			}
-			stdinUsed = true
-			if s.In == nil {
-				return nil, usagef("-f -: no standard input")
-			}
-			sp, err = ParseTargetFile(s.In, "<stdin>")
-		} else {
-			f, oerr := os.Open(name)
-			if oerr != nil {
-				return nil, usagef("-f %s: %v", name, errors.Unwrap(oerr))
-			}
-			sp, err = ParseTargetFile(f, name)
-			f.Close()
-		}
-		if err != nil {
-			return nil, &UsageError{Err: err}
-		}
-		specs = append(specs, sp...)
-	}
-	if len(specs) == 0 {
-		return nil, usagef("no targets: give HOST:PORT, [IPv6]:PORT, HOST with -p PORTS, or -f FILE")
-	}
-	var ports []uint16
-	if o.Ports != "" {
-		var err error
-		if ports, err = ParsePorts(o.Ports); err != nil {
-			return nil, usagef("-p: %v", err)
-		}
-	}
-	res := env.Resolver
-	if res == nil {
-		res = net.DefaultResolver
-	}
-	targets, err := expand(ctx, res, specs, ports, o.family(), o.AllAddrs, o.Expect)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-		return nil, &UsageError{Err: err}
-	}
-	if o.SourcePort != 0 {
-		// One source port cannot carry two probes to the same destination.
-		seen := map[netip.AddrPort]bool{}
-		for _, t := range targets {
-			if seen[t.Addr] {
-				return nil, usagef("--source-port %d with %s twice would reuse one 4-tuple: drop --source-port", o.SourcePort, t.Addr)
-			}
-			seen[t.Addr] = true
-		}
-	}
-	return targets, nil
-}
-
 func run(ctx context.Context, o *Options, args []string, s Streams, env Env, intervalSet bool) error {
 	cfg, err := o.config(env)
 	if err != nil {
@@ -110,11 +43,13 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if intervalSet && o.Count == 1 {
 		return usagef("--interval only spaces repeated rounds: add -c N (N > 1) or drop --interval")
 	}
-	targets, err := o.targets(ctx, args, s, env)
+	plan, done, err := o.plan(ctx, args, s, env)
 	if err != nil {
 		return err
 	}
-	if err := o.checkSourcePort(cfg, targets); err != nil {
+	defer done()
+	total := plan.Total()
+	if err := o.checkSourcePort(cfg, familyTargets(plan)); err != nil {
 		return err
 	}
 	if env.Planned != nil && o.JUnit == "" && o.Mode != ModeConnect && o.Count > 0 {
@@ -122,7 +57,12 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		// what stays is the probe's state, about 1.7 KiB measured on a
 		// 65,535-port sweep. JUnit holds every result, and connect(2)
 		// probes cost what the net package allocates: no bound for them.
-		env.Planned(int64(len(targets)) * int64(o.Count) * probeHeapBound)
+		env.Planned(min(total, math.MaxInt64/probeHeapBound/int64(o.Count)) * int64(o.Count) * probeHeapBound)
+	}
+	if o.Quiet {
+		// Nothing on standard output; on standard error only what ends
+		// the run (printed by exitCode, which has the real stream).
+		s.Out, s.Err, s.ErrTTY = io.Discard, io.Discard, false
 	}
 	if _, err := probe.New(cfg); err != nil {
 		return &UsageError{Err: err}
@@ -172,11 +112,11 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		SourcePort: cfg.SourcePort, TTL: o.TTL, Rate: max(cfg.Rate, 0), Concurrency: cfg.Concurrency}
 	mode := o.Mode
 	rounds := &rounds{
-		out:     w,
-		order:   order,
-		targets: targets,
-		prog:    newProgress(s, env, len(targets)*o.Count),
-		sum:     o.Count != 1,
+		out:   w,
+		order: order,
+		plan:  plan,
+		prog:  newProgress(s, env, int(min(total, math.MaxInt32))*o.Count),
+		sum:   o.Count != 1,
 	}
 	cfg.Drained = rounds.flush
 	// Round k starts (k-1)·interval after the first, whatever earlier
@@ -248,7 +188,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 			fallback := seq == 1 && mode == ModeAuto && errors.As(err, &ee) && rounds.none()
 			switch {
 			case fallback && errors.Is(err, os.ErrPermission):
-				fmt.Fprintf(s.Err, "tcpprobe: notice: raw sockets are not allowed (%v); using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline. For raw probing run as root or: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", ee.Err)
+				fmt.Fprintf(s.Err, "tcpprobe: notice: raw sockets are not allowed (%v); using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline. For raw probing run as root or: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", errorOnce(ee.Err))
 			case fallback && ee.Fallback:
 				fmt.Fprintf(s.Err, "tcpprobe: notice: %v; using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline\n", ee.Err)
 			default:
@@ -328,11 +268,11 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 // rounds runs the rounds of a run and passes their results to the writer,
 // in the order asked for, counting what the exit code needs.
 type rounds struct {
-	out     report.Writer
-	order   string
-	targets []probe.Target
-	prog    *progress
-	sum     bool // keep per-target summaries (-c N): only then worth a map
+	out   report.Writer
+	order string
+	plan  *targets.Plan // the targets, streamed again by each round
+	prog  *progress
+	sum   bool // keep per-target summaries (-c N): only then worth a map
 
 	// mu guards what follows: rounds overlap, each emitting from its own
 	// Run's goroutine.
@@ -387,19 +327,26 @@ func warnStats(s Streams, st report.Stats) {
 	}
 }
 
-// round probes every target once with fn.
+// round probes every target once with fn, a chunk of targets at a time.
 func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) error {
 	if mode == report.ModeRaw {
 		r.mu.Lock()
 		r.rawRounds++
 		r.mu.Unlock()
 	}
+	return eachChunk(r.plan.All(), chunkFor(r.plan.Total()), func(chunk []probe.Target) error {
+		return r.chunk(ctx, seq, mode, fn, chunk)
+	})
+}
+
+// chunk probes one chunk of a round's targets with fn.
+func (r *rounds) chunk(ctx context.Context, seq int, mode string, fn runFunc, targets []probe.Target) error {
 	// Input order holds results back until their predecessors are out
 	// (a result's Index is its target's place); finish order (--ndjson's
 	// default) needs no queue.
 	var held []*probe.Result
 	if r.order != OrderFinish {
-		held = make([]*probe.Result, len(r.targets))
+		held = make([]*probe.Result, len(targets))
 	}
 	next := 0
 	write := func(res *probe.Result) {
@@ -421,7 +368,7 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 			r.flushLocked()
 		}
 	}
-	err := fn(ctx, r.targets, func(res *probe.Result) {
+	err := fn(ctx, targets, func(res *probe.Result) {
 		r.prog.decided()
 		if r.order == OrderFinish {
 			write(res)

@@ -174,7 +174,7 @@ func TestCLICount(t *testing.T) {
 	l := labtest.New(t)
 	open, _, _, _, _ := cliTargets()
 	r := tcpprobe(t, l, 20*time.Second, "-c", "3", "--interval", "200ms", open)
-	if r.exit != 0 || !strings.Contains(r.stdout, "3 probes sent, 3 open, 0 not open, 0.0% loss") || !strings.Contains(r.stdout, "rtt min/avg/max/stddev") {
+	if r.exit != 0 || !strings.Contains(r.stdout, "3 probes sent, 3 answered, 0.0% loss (open 3)") || !strings.Contains(r.stdout, "rtt min/avg/max/stddev") {
 		t.Errorf("exit %d\n%s%s", r.exit, r.stdout, r.stderr)
 	}
 	if r.took < 400*time.Millisecond {

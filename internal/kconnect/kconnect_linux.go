@@ -3,6 +3,7 @@ package kconnect
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"syscall"
 	"time"
@@ -140,6 +141,12 @@ func sockaddr(fam int, a netip.Addr, port uint16) unix.Sockaddr {
 	sa := &unix.SockaddrInet6{Port: int(port)}
 	if a.IsValid() {
 		sa.Addr = a.As16()
+	}
+	if z := a.Zone(); z != "" {
+		// A link-local address leaves through its zone's interface.
+		if ifi, err := net.InterfaceByName(z); err == nil {
+			sa.ZoneId = uint32(ifi.Index)
+		}
 	}
 	return sa
 }

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/tcpprobe/tcpprobe/probe"
+	"github.com/tcpprobe/tcpprobe/probe/probetest"
+	"github.com/tcpprobe/tcpprobe/rawsock"
+)
+
+// rawsockDenied fails to open links with rawsock's own words, advice
+// included, as an unprivileged process sees them.
+type rawsockDenied struct{ *probetest.Network }
+
+func (rawsockDenied) OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (probe.Link, error) {
+	err := &os.SyscallError{Syscall: "socket", Err: syscall.EPERM}
+	return nil, fmt.Errorf("rawsock: open packet socket on %s: %w: tcpprobe needs CAP_NET_RAW; run it as root or grant it with `sudo setcap cap_net_raw+ep $(which tcpprobe)`", ifi.Name, err)
+}
+
+// TestMessagesOnce: errors from lower layers reach the user in plain
+// words, their advice once.
+func TestMessagesOnce(t *testing.T) {
+	open := tgt(probetest.Server4, probetest.PortOpen)
+	got := runCmd(t, Env{Network: rawsockDenied{probetest.New()}}, "", "--mode", "raw", open)
+	if got.code != ExitEnvironment || strings.Count(got.stderr, "setcap") != 1 || strings.Count(got.stderr, "\n") != 1 {
+		t.Errorf("--mode raw without CAP_NET_RAW: exit %d, stderr %q; want 3 and one line with the advice once", got.code, got.stderr)
+	}
+	if !strings.HasPrefix(got.stderr, "tcpprobe: ") || strings.Contains(got.stderr, "rawsock:") {
+		t.Errorf("stderr %q: want no package prefix", got.stderr)
+	}
+
+	got = runCmd(t, Env{}, "", "--interface", "nosuch0", open)
+	if want := "tcpprobe: interface \"nosuch0\" does not exist on this host (see ip link)\n"; got.code != ExitEnvironment || got.stderr != want {
+		t.Errorf("--interface nosuch0: exit %d, stderr %q; want 3 and %q", got.code, got.stderr, want)
+	}
+}
+
+// TestQuiet: -q prints nothing, not even a notice, and keeps the exit
+// code.
+func TestQuiet(t *testing.T) {
+	open, closed := loopbackPorts(t)
+	env := Env{Network: loopbackNet{deniedNet{probetest.New()}}}
+	got := runCmd(t, env, "", "-q", "--expect", "open", open, closed)
+	if got.code != ExitUnmet || got.stdout != "" || got.stderr != "" {
+		t.Errorf("-q: exit %d, stdout %q, stderr %q; want 1 and nothing printed", got.code, got.stdout, got.stderr)
+	}
+	got = runCmd(t, env, "", "-q", open)
+	if got.code != ExitOK || got.stdout != "" || got.stderr != "" {
+		t.Errorf("-q: exit %d, stdout %q, stderr %q; want 0 and nothing printed", got.code, got.stdout, got.stderr)
+	}
+}
+
+// TestChunks: a run of more targets than one chunk keeps input order and
+// reports every target once.
+func TestChunks(t *testing.T) {
+	var got []int
+	seq := func(yield func(probe.Target, error) bool) {
+		for i := range 10 {
+			if !yield(probe.Target{Name: fmt.Sprint(i)}, nil) {
+				return
+			}
+		}
+	}
+	err := eachChunk(seq, 4, func(c []probe.Target) error {
+		got = append(got, len(c))
+		return nil
+	})
+	if err != nil || fmt.Sprint(got) != "[4 4 2]" {
+		t.Errorf("chunks %v, err %v; want [4 4 2]", got, err)
+	}
+}
+
+// TestChunkedRun: a run of more targets than one Run takes is fed to the
+// engine in chunks and still prints every target once, in input order.
+func TestChunkedRun(t *testing.T) {
+	if chunkFor(wholeRun) != int(wholeRun) || chunkFor(wholeRun+1) != chunkSize {
+		t.Fatalf("chunkFor: %d, %d", chunkFor(wholeRun), chunkFor(wholeRun+1))
+	}
+	defer func(w int64, c int) { wholeRun, chunkSize = w, c }(wholeRun, chunkSize)
+	wholeRun, chunkSize = 8, 3
+	_, env := fake()
+	got := runCmd(t, env, "", append(short, "-p", "1-10", probetest.Server4.String(), probetest.Server6.String())...)
+	lines := strings.Split(strings.TrimSpace(got.stdout), "\n")
+	if len(lines) != 20 {
+		t.Fatalf("%d lines, want 20\nstderr: %s", len(lines), got.stderr)
+	}
+	for i, l := range lines {
+		a, port := probetest.Server4, i+1
+		if i >= 10 {
+			a, port = probetest.Server6, i-10+1
+		}
+		if want := tgt(a, uint16(port)) + " "; !strings.HasPrefix(l, want) {
+			t.Fatalf("line %d is %q, want it to start %q", i+1, l, want)
+		}
+	}
+}
