@@ -1,6 +1,9 @@
 package rx
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Config holds the sysctls the receive path obeys, read in the probe's
 // network namespace (ReadSysctls on Linux). The zero value is not useful:
@@ -29,7 +32,7 @@ type Config struct {
 	MaxDstOptsNumber int
 	MaxHBHOptsNumber int
 	// MaxDstOptsLength and MaxHBHOptsLength are net.ipv6.max_dst_opts_length
-	// and max_hbh_opts_length: the longest header, in bytes.
+	// and net.ipv6.max_hbh_length: the longest header, in bytes.
 	MaxDstOptsLength int
 	MaxHBHOptsLength int
 	// Seg6Enabled is net.ipv6.conf.{all,IF}.seg6_enabled (both): off, every
@@ -68,10 +71,10 @@ type Config struct {
 // DefaultConfig returns the kernel's defaults (Linux 6.x).
 func DefaultConfig() Config {
 	return Config{
-		MaxDstOptsNumber:  8,       // IP6_DEFAULT_MAX_DST_OPTS_CNT
-		MaxHBHOptsNumber:  8,       // IP6_DEFAULT_MAX_HBH_OPTS_CNT
-		MaxDstOptsLength:  1 << 30, // IP6_DEFAULT_MAX_DST_OPTS_LEN is INT_MAX
-		MaxHBHOptsLength:  1 << 30, // IP6_DEFAULT_MAX_HBH_OPTS_LEN is INT_MAX
+		MaxDstOptsNumber:  8,             // IP6_DEFAULT_MAX_DST_OPTS_CNT
+		MaxHBHOptsNumber:  8,             // IP6_DEFAULT_MAX_HBH_OPTS_CNT
+		MaxDstOptsLength:  math.MaxInt32, // IP6_DEFAULT_MAX_DST_OPTS_LEN
+		MaxHBHOptsLength:  math.MaxInt32, // IP6_DEFAULT_MAX_HBH_OPTS_LEN
 		IPFragTime:        30 * time.Second,
 		IP6FragTime:       60 * time.Second,
 		IPFragHighThresh:  4 << 20,

@@ -30,7 +30,7 @@ const (
 
 	// IPv6.
 	DropIP6Header        // ipv6_rcv_core: truncated, loopback or multicast source, bad multicast destination
-	DropIP6ExtHeader     // an extension header runs past the packet, or is longer than max_*_opts_length
+	DropIP6ExtHeader     // an extension header runs past the packet, or is longer than max_dst_opts_length / max_hbh_length
 	DropIP6Option        // ip6_parse_tlv: padding rules, option count, malformed or failing known option
 	DropIP6OptionAction  // ip6_tlvopt_unknown: an unknown option whose action bits say discard
 	DropIP6Routing       // ipv6_rthdr_rcv: segments left on a type it will not route, or SRH/RPL off

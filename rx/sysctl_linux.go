@@ -39,7 +39,7 @@ func ReadSysctls(ifname ...string) (Config, error) {
 	c.MaxDstOptsNumber = r.int("net/ipv6/max_dst_opts_number", c.MaxDstOptsNumber)
 	c.MaxHBHOptsNumber = r.int("net/ipv6/max_hbh_opts_number", c.MaxHBHOptsNumber)
 	c.MaxDstOptsLength = r.int("net/ipv6/max_dst_opts_length", c.MaxDstOptsLength)
-	c.MaxHBHOptsLength = r.int("net/ipv6/max_hbh_opts_length", c.MaxHBHOptsLength)
+	c.MaxHBHOptsLength = r.int("net/ipv6/max_hbh_length", c.MaxHBHOptsLength)
 	c.IPFragTime = time.Duration(r.int("net/ipv4/ipfrag_time", int(c.IPFragTime/time.Second))) * time.Second
 	c.IP6FragTime = time.Duration(r.int("net/ipv6/ip6frag_time", int(c.IP6FragTime/time.Second))) * time.Second
 	c.IPFragHighThresh = r.int("net/ipv4/ipfrag_high_thresh", c.IPFragHighThresh)
