@@ -57,10 +57,12 @@ const (
 	DropICMPQuote       // quote too short for its header and 8 bytes: icmp_unreach / icmpv6_notify
 	DropICMPQuoteNotTCP // the quote is of another protocol
 
-	numDrops
+	// NumDrops is one more than the last reason: the length of
+	// Pipeline.Counts.
+	NumDrops
 )
 
-var dropInfo = [numDrops]struct {
+var dropInfo = [NumDrops]struct {
 	word, fn, counter string
 }{
 	DropNone:             {"none", "", ""},
@@ -104,7 +106,7 @@ var dropInfo = [numDrops]struct {
 
 // String returns the reason's machine word, e.g. "ip-options".
 func (d Drop) String() string {
-	if d < numDrops {
+	if d < NumDrops {
 		return dropInfo[d].word
 	}
 	return "drop(" + strconv.Itoa(int(d)) + ")"
@@ -112,7 +114,7 @@ func (d Drop) String() string {
 
 // Kernel names the kernel function that drops such a packet.
 func (d Drop) Kernel() string {
-	if d < numDrops {
+	if d < NumDrops {
 		return dropInfo[d].fn
 	}
 	return ""
@@ -121,7 +123,7 @@ func (d Drop) Kernel() string {
 // Counter names the nstat counter(s) the kernel raises for such a drop, ""
 // when it raises none a user can read.
 func (d Drop) Counter() string {
-	if d < numDrops {
+	if d < NumDrops {
 		return dropInfo[d].counter
 	}
 	return ""
@@ -129,8 +131,8 @@ func (d Drop) Counter() string {
 
 // Drops lists every reason but DropNone, in order: for tables and docs.
 func Drops() []Drop {
-	ds := make([]Drop, 0, numDrops-1)
-	for d := DropNone + 1; d < numDrops; d++ {
+	ds := make([]Drop, 0, NumDrops-1)
+	for d := DropNone + 1; d < NumDrops; d++ {
 		ds = append(ds, d)
 	}
 	return ds

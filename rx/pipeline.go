@@ -102,7 +102,7 @@ type Pipeline struct {
 	cfg    Config
 	frags  reassembler
 	reasm  []byte // the last reassembled datagram; Packet may point into it
-	counts [numDrops]uint64
+	counts [NumDrops]uint64
 }
 
 // NewPipeline returns a pipeline that obeys cfg.
@@ -141,11 +141,11 @@ func (p *Pipeline) Input(frame []byte, info FrameInfo, now time.Time, out *Packe
 
 // Counts returns how many frames ended at each reason since the pipeline
 // was made, indexed by Drop; Counts()[DropNone] is the number delivered.
-func (p *Pipeline) Counts() [numDrops]uint64 { return p.counts }
+func (p *Pipeline) Counts() [NumDrops]uint64 { return p.counts }
 
 // Count returns how many frames ended at reason d (DropNone: delivered).
 func (p *Pipeline) Count(d Drop) uint64 {
-	if d >= numDrops {
+	if d >= NumDrops {
 		return 0
 	}
 	return p.counts[d]
