@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tcpprobe/tcpprobe/wire"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -95,7 +97,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted V6=%v type %d for v6=%v", m.V6, m.Type, v6)
 		}
 		q := m.Quote
-		if q.Protocol != protoTCP {
+		if q.Protocol != wire.ProtocolTCP {
 			t.Fatalf("accepted quote with protocol %d", q.Protocol)
 		}
 		if v6 && (!q.Src.Is6() || !q.Dst.Is6()) || !v6 && (!q.Src.Is4() || !q.Dst.Is4()) {

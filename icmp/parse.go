@@ -24,9 +24,10 @@ var (
 	ErrChecksum = errors.New("icmp: bad checksum: message dropped as the kernel would (pass verifyChecksum=false only when the link reports the checksum as not ready)")
 	// ErrTruncated: fewer than the 8 bytes of the ICMP header. errors.Is(ErrTruncated, io.ErrUnexpectedEOF) holds.
 	ErrTruncated = fmt.Errorf("icmp: message shorter than the 8-byte ICMP header: %w", io.ErrUnexpectedEOF)
-	// ErrBadQuote: the quoted datagram is malformed: IHL < 5, IP version not
-	// the message's family, fewer than 8 transport bytes after the quoted
-	// header(s), or IPv6 extension headers that run past the quote.
+	// ErrBadQuote: the quoted datagram is malformed: IHL < 5, fewer than 8
+	// transport bytes after the quoted header(s), or IPv6 extension headers
+	// that run past the quote or end in no-next-header. The quoted version
+	// nibble is not checked, as Linux does not.
 	ErrBadQuote = errors.New("icmp: quoted datagram malformed (bad IP header or fewer than 8 bytes after it): message dropped")
 	// ErrNotTCP: the quoted datagram is not TCP (after IPv6 extension
 	// headers); it cannot concern a probe.
@@ -35,12 +36,6 @@ var (
 	// source and destination; src or dst was not an IPv6 address. This is a
 	// caller bug, not bad input.
 	ErrAddrFamily = errors.New("icmp: ICMPv6 checksum needs IPv6 outer src and dst addresses: pass the addresses of the IPv6 packet that carried the message")
-)
-
-// Protocol numbers (IANA) used on the quote.
-const (
-	protoTCP    = 6
-	protoICMPv6 = 58
 )
 
 // ICMPv4 type 4, source quench (RFC 792, deprecated by RFC 6633); x/net/ipv4
@@ -76,23 +71,10 @@ const (
 
 // Quoted IPv6 header (RFC 8200 §3) offsets.
 const (
-	ip6Len        = 40
-	ip6OffNext    = 6
-	ip6OffSrc     = 8
-	ip6OffDst     = 24
-	ip6FragOffset = 2 // in the fragment header: offset (13 bits) + flags
-)
-
-// IPv6 extension headers that Linux's ipv6_skip_exthdr() walks past
-// (LNX include/net/ipv6.h ipv6_ext_hdr(): HOP, ROUTING, FRAGMENT, AUTH, NONE,
-// DEST); NONE ends the walk as "no upper layer".
-const (
-	nhHopByHop = 0
-	nhRouting  = 43
-	nhFragment = 44
-	nhAuth     = 51
-	nhNone     = 59
-	nhDestOpts = 60
+	ip6Len     = 40
+	ip6OffNext = 6
+	ip6OffSrc  = 8
+	ip6OffDst  = 24
 )
 
 // transportLen is how much of the transport header an ICMP error is
@@ -113,7 +95,7 @@ type Quote struct {
 // recommendation, RFC 5927 §4.1). Addresses compare as netip.Addr values:
 // an IPv4 address never matches its IPv4-mapped IPv6 form.
 func (q *Quote) Matches(src, dst netip.Addr, sport, dport uint16, iss uint32) bool {
-	return q.Protocol == protoTCP &&
+	return q.Protocol == wire.ProtocolTCP &&
 		q.Seq == iss &&
 		q.SrcPort == sport && q.DstPort == dport &&
 		q.Src == src && q.Dst == dst
@@ -140,8 +122,8 @@ type Message struct {
 //
 // Returns ErrNotError for non-error types (echo, ND, ...), ErrChecksum,
 // ErrTruncated (errors.Is io.ErrUnexpectedEOF), ErrBadQuote (quoted IP
-// header malformed: IHL < 5, version mismatch, fewer than 8 bytes after it,
-// IPv6 ext headers that overrun), ErrNotTCP (quoted protocol is not TCP),
+// header malformed: IHL < 5, fewer than 8 bytes after it, IPv6 ext
+// headers that overrun), ErrNotTCP (quoted protocol is not TCP),
 // ErrAddrFamily (v6 with verifyChecksum and src or dst not IPv6). Zero
 // allocations, never panics. The quoted IP header's total length is NOT
 // required to fit (quotes are truncated by design).
@@ -170,7 +152,7 @@ func Parse(b []byte, v6 bool, src, dst netip.Addr, verifyChecksum bool, m *Messa
 			if !src.Is6() || !dst.Is6() {
 				return ErrAddrFamily
 			}
-			initial = wire.PseudoHeaderSum(src, dst, protoICMPv6, len(b))
+			initial = wire.PseudoHeaderSum(src, dst, wire.ProtocolICMPv6, len(b))
 		}
 		if !wire.Valid(b, initial) {
 			return ErrChecksum
@@ -214,9 +196,12 @@ func isError(typ uint8, v6 bool) bool {
 	return false
 }
 
-// parseQuote4 reads an IPv4 header and 8 transport bytes from p.
+// parseQuote4 reads an IPv4 header and 8 transport bytes from p, with the
+// checks of Linux's icmp_unreach() and icmp_socket_deliver()
+// (net/ipv4/icmp.c): IHL at least 5 and IHL*4+8 bytes present. The quoted
+// version nibble is not checked, as the kernel does not.
 func parseQuote4(p []byte, q *Quote) error {
-	if len(p) < ip4MinLen || p[0]>>4 != 4 {
+	if len(p) < ip4MinLen {
 		return ErrBadQuote
 	}
 	ihl := int(p[0]&0x0f) * 4
@@ -226,59 +211,37 @@ func parseQuote4(p []byte, q *Quote) error {
 	q.Src = netip.AddrFrom4([4]byte(p[ip4OffSrc : ip4OffSrc+4]))
 	q.Dst = netip.AddrFrom4([4]byte(p[ip4OffDst : ip4OffDst+4]))
 	q.Protocol = p[ip4OffProt]
-	if q.Protocol != protoTCP {
+	if q.Protocol != wire.ProtocolTCP {
 		return ErrNotTCP
 	}
 	readTransport(p[ihl:], q)
 	return nil
 }
 
-// parseQuote6 reads an IPv6 header, walks the extension headers the way
-// Linux's ipv6_skip_exthdr() does, and reads 8 transport bytes.
+// parseQuote6 reads an IPv6 header, walks the extension headers with
+// wire.SkipExtHeaders (Linux's ipv6_skip_exthdr(), which icmpv6_notify()
+// calls) and reads 8 transport bytes. As in the kernel, the quoted version
+// nibble is not checked.
 func parseQuote6(p []byte, q *Quote) error {
-	if len(p) < ip6Len || p[0]>>4 != 6 {
+	if len(p) < ip6Len {
 		return ErrBadQuote
 	}
 	q.Src = netip.AddrFrom16([16]byte(p[ip6OffSrc : ip6OffSrc+16]))
 	q.Dst = netip.AddrFrom16([16]byte(p[ip6OffDst : ip6OffDst+16]))
-	next := p[ip6OffNext]
-	off := ip6Len
-	// Every extension header is at least 8 bytes long, so the walk ends
-	// within len(p)/8 steps; the bound is for the reader.
-	for range len(p) / 8 {
-		if next != nhHopByHop && next != nhRouting && next != nhFragment &&
-			next != nhAuth && next != nhDestOpts {
-			break
-		}
-		if len(p) < off+2 {
-			return ErrBadQuote
-		}
-		var hlen int
-		switch next {
-		case nhFragment:
-			if len(p) < off+4 {
-				return ErrBadQuote
-			}
-			if binary.BigEndian.Uint16(p[off+ip6FragOffset:])&^7 != 0 {
-				// A non-first fragment quotes no transport header;
-				// Linux stops here with nexthdr = FRAGMENT.
-				q.Protocol = nhFragment
-				return ErrNotTCP
-			}
-			hlen = 8
-		case nhAuth:
-			hlen = (int(p[off+1]) + 2) << 2 // RFC 4302 §2.2
-		default:
-			hlen = (int(p[off+1]) + 1) << 3 // RFC 8200 §4.3
-		}
-		next = p[off]
-		off += hlen
-	}
+	next, off, _, err := wire.SkipExtHeaders(p, ip6Len, p[ip6OffNext])
 	q.Protocol = next
+	if err != nil {
+		return ErrBadQuote
+	}
+	if next == wire.IPv6Fragment {
+		// A non-first fragment quotes no transport header; Linux stops
+		// here with nexthdr = FRAGMENT, which has no error handler.
+		return ErrNotTCP
+	}
 	if len(p) < off+transportLen {
 		return ErrBadQuote
 	}
-	if next != protoTCP {
+	if next != wire.ProtocolTCP {
 		return ErrNotTCP
 	}
 	readTransport(p[off:], q)

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/tcpprobe/tcpprobe/wire"
+
 	"github.com/google/go-cmp/cmp"
 	xicmp "golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
@@ -195,7 +197,8 @@ func TestParseVariants(t *testing.T) {
 		{name: "quote: IHL 0", b: v4(set(8, 0x40)), src: probeDst4, dst: probeSrc4, verify: true, wantErr: ErrBadQuote},
 		{name: "quote: IHL 6 but only 20+8 bytes", b: v4(set(8, 0x46)), src: probeDst4, dst: probeSrc4, verify: true, wantErr: ErrBadQuote},
 		{name: "quote: IHL 15 but short", b: v4(set(8, 0x4f)), src: probeDst4, dst: probeSrc4, verify: true, wantErr: ErrBadQuote},
-		{name: "quote: version 6 in a v4 message", b: v4(set(8, 0x65)), src: probeDst4, dst: probeSrc4, verify: true, wantErr: ErrBadQuote},
+		// Linux's icmp_unreach checks the quoted IHL, never the version.
+		{name: "quote: version 6 in a v4 message is read as v4", b: v4(set(8, 0x65)), src: probeDst4, dst: probeSrc4, verify: true},
 		{name: "quote: UDP", b: v4(set(8+ip4OffProt, 17)), src: probeDst4, dst: probeSrc4, verify: true, wantErr: ErrNotTCP,
 			want: &Message{Type: 3, Code: 3, Quote: Quote{Src: probeSrc4, Dst: probeDst4, Protocol: 17}}},
 		{name: "quote: ICMP", b: v4(set(8+ip4OffProt, 1)), src: probeDst4, dst: probeSrc4, verify: true, wantErr: ErrNotTCP},
@@ -251,8 +254,9 @@ func TestParseVariants(t *testing.T) {
 			v6: true, src: router6, dst: probeSrc6, verify: true, wantErr: ErrBadQuote},
 		{name: "v6 quote: 7 TCP bytes", b: fixed(goldenV6AddrUnreach[:len(goldenV6AddrUnreach)-1], true, router6, probeSrc6),
 			v6: true, src: router6, dst: probeSrc6, verify: true, wantErr: ErrBadQuote},
-		{name: "v6 quote: version 4", b: edit(goldenV6AddrUnreach, true, router6, probeSrc6, set(8, 0x40)),
-			v6: true, src: router6, dst: probeSrc6, verify: true, wantErr: ErrBadQuote},
+		// icmpv6_notify does not check the quoted version either.
+		{name: "v6 quote: version 4 is read as v6", b: edit(goldenV6AddrUnreach, true, router6, probeSrc6, set(8, 0x40)),
+			v6: true, src: router6, dst: probeSrc6, verify: true},
 		{name: "v6 quote: UDP", b: edit(goldenV6AddrUnreach, true, router6, probeSrc6, set(8+ip6OffNext, 17)),
 			v6: true, src: router6, dst: probeSrc6, verify: true, wantErr: ErrNotTCP,
 			want: &Message{V6: true, Type: 1, Code: 3, Quote: Quote{Src: probeSrc6, Dst: probeDst6, Protocol: 17}}},
@@ -262,35 +266,36 @@ func TestParseVariants(t *testing.T) {
 			v6: true, src: probeDst6, dst: probeSrc6, verify: true, wantErr: ErrBadQuote},
 		{name: "v6 hop-by-hop, then 4 TCP bytes", b: fixed(goldenV6HopByHop[:len(goldenV6HopByHop)-4], true, probeDst6, probeSrc6),
 			v6: true, src: probeDst6, dst: probeSrc6, verify: true, wantErr: ErrBadQuote},
-		{name: "v6 routing + destination options + TCP", b: v6Quote(nhRouting, []byte{
-			nhDestOpts, 0, 0, 0, 0, 0, 0, 0, // routing: next dest-opts, 8 bytes, type 0, segments left 0
-			protoTCP, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // dest-opts: next TCP, 16 bytes, PadN 12
+		{name: "v6 routing + destination options + TCP", b: v6Quote(wire.IPv6Routing, []byte{
+			wire.IPv6DestOptions, 0, 0, 0, 0, 0, 0, 0, // routing: next dest-opts, 8 bytes, type 0, segments left 0
+			wire.ProtocolTCP, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // dest-opts: next TCP, 16 bytes, PadN 12
 		}, nil), v6: true, src: probeDst6, dst: probeSrc6, verify: true,
 			want: &Message{V6: true, Type: 1, Code: 4, Quote: q6}},
-		{name: "v6 AH (length in 4-byte units + 2) then TCP", b: v6Quote(nhAuth, []byte{
-			protoTCP, 4, 0, 0, // next TCP, payload len 4 → (4+2)*4 = 24 bytes
+		{name: "v6 AH (length in 4-byte units + 2) then TCP", b: v6Quote(wire.IPv6AH, []byte{
+			wire.ProtocolTCP, 4, 0, 0, // next TCP, payload len 4 → (4+2)*4 = 24 bytes
 			0, 0, 0, 1, // SPI
 			0, 0, 0, 1, // sequence
 			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // ICV (12 bytes)
 		}, nil), v6: true, src: probeDst6, dst: probeSrc6, verify: true,
 			want: &Message{V6: true, Type: 1, Code: 4, Quote: q6}},
-		{name: "v6 first fragment then TCP", b: v6Quote(nhFragment, []byte{protoTCP, 0, 0x00, 0x01, 0, 0, 0, 7}, nil),
+		{name: "v6 first fragment then TCP", b: v6Quote(wire.IPv6Fragment, []byte{wire.ProtocolTCP, 0, 0x00, 0x01, 0, 0, 0, 7}, nil),
 			v6: true, src: probeDst6, dst: probeSrc6, verify: true, want: &Message{V6: true, Type: 1, Code: 4, Quote: q6}},
-		{name: "v6 non-first fragment", b: v6Quote(nhFragment, []byte{protoTCP, 0, 0x00, 0x08, 0, 0, 0, 7}, nil),
+		{name: "v6 non-first fragment", b: v6Quote(wire.IPv6Fragment, []byte{wire.ProtocolTCP, 0, 0x00, 0x08, 0, 0, 0, 7}, nil),
 			v6: true, src: probeDst6, dst: probeSrc6, verify: true, wantErr: ErrNotTCP,
-			want: &Message{V6: true, Type: 1, Code: 4, Quote: Quote{Src: probeSrc6, Dst: probeDst6, Protocol: nhFragment}}},
-		{name: "v6 fragment header cut after 3 bytes", b: v6Quote(nhFragment, []byte{protoTCP, 0, 0}, []byte{}),
+			want: &Message{V6: true, Type: 1, Code: 4, Quote: Quote{Src: probeSrc6, Dst: probeDst6, Protocol: wire.IPv6Fragment}}},
+		{name: "v6 fragment header cut after 3 bytes", b: v6Quote(wire.IPv6Fragment, []byte{wire.ProtocolTCP, 0, 0}, []byte{}),
 			v6: true, src: probeDst6, dst: probeSrc6, verify: true, wantErr: ErrBadQuote},
-		{name: "v6 no next header", b: v6Quote(nhNone, nil, nil),
-			v6: true, src: probeDst6, dst: probeSrc6, verify: true, wantErr: ErrNotTCP},
+		// ipv6_skip_exthdr returns -1 on NONE: icmpv6_notify drops it.
+		{name: "v6 no next header", b: v6Quote(wire.IPv6NoNextHdr, nil, nil),
+			v6: true, src: probeDst6, dst: probeSrc6, verify: true, wantErr: ErrBadQuote},
 		{name: "v6 ESP is not walked", b: v6Quote(50, nil, nil),
 			v6: true, src: probeDst6, dst: probeSrc6, verify: true, wantErr: ErrNotTCP},
-		{name: "v6 chain of 3 hop-by-hop headers then TCP", b: v6Quote(nhHopByHop, []byte{
-			nhHopByHop, 0, 1, 4, 0, 0, 0, 0,
-			nhHopByHop, 0, 1, 4, 0, 0, 0, 0,
-			protoTCP, 0, 1, 4, 0, 0, 0, 0,
+		{name: "v6 chain of 3 hop-by-hop headers then TCP", b: v6Quote(wire.IPv6HopByHop, []byte{
+			wire.IPv6HopByHop, 0, 1, 4, 0, 0, 0, 0,
+			wire.IPv6HopByHop, 0, 1, 4, 0, 0, 0, 0,
+			wire.ProtocolTCP, 0, 1, 4, 0, 0, 0, 0,
 		}, nil), v6: true, src: probeDst6, dst: probeSrc6, verify: true, want: &Message{V6: true, Type: 1, Code: 4, Quote: q6}},
-		{name: "v6 endless hop-by-hop chain", b: v6Quote(nhHopByHop, bytes.Repeat([]byte{nhHopByHop, 0, 1, 4, 0, 0, 0, 0}, 20), []byte{}),
+		{name: "v6 endless hop-by-hop chain", b: v6Quote(wire.IPv6HopByHop, bytes.Repeat([]byte{wire.IPv6HopByHop, 0, 1, 4, 0, 0, 0, 0}, 20), []byte{}),
 			v6: true, src: probeDst6, dst: probeSrc6, verify: true, wantErr: ErrBadQuote},
 	}
 	for _, tt := range tests {

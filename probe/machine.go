@@ -11,27 +11,81 @@ import (
 
 // Output is what a Machine asks its driver to do after one step.
 type Output struct {
-	SendSYN bool   // send the SYN again (same ISS, same port)
-	SendRST bool   // send <SEQ=RSTSeq><CTL=RST>
-	RSTSeq  uint32 //
-	Done    bool   // the outcome is decided: Result is final
+	// SendSYN: send the SYN (same ISS, same port) with TSVal in its
+	// timestamps option when the Machine was told the SYNs carry one
+	// (MachineOptions.Timestamps). With ACK set it is the SYN-ACK of a
+	// simultaneous open: <SEQ=ISS><ACK=Ack><CTL=SYN,ACK>, same options.
+	SendSYN bool
+	ACK     bool
+	Ack     uint32
+	TSVal   uint32
+	// SendRST: send <SEQ=RSTSeq><CTL=RST>.
+	SendRST bool
+	RSTSeq  uint32
+	// Done: the outcome is decided; Result is final.
+	Done bool
+}
+
+// MachineOptions say what a Machine must know of the SYNs its driver
+// sends.
+type MachineOptions struct {
+	// Timestamps: the SYNs carry the timestamps option (RFC 7323). The
+	// Machine then picks each SYN's TSval (Output.TSVal; the driver must
+	// send that value), checks that a SYN-ACK echoes one under the linux
+	// profile (PAWS, tcp_rcv_synsent_state_process) and tells which SYN
+	// was answered by the SYN-ACK's TSecr.
+	Timestamps bool
+	// TSOffset is added to the millisecond clock to make a TSval, as the
+	// kernel's per-connection tsoffset; 0 gives the Unix time in ms.
+	TSOffset uint32
+}
+
+// maxKeptEvents bounds the events a probe keeps that did not decide it
+// (ignored packets, PMTU and soft errors, drops the receive path names it
+// in); the rest are counted by reason in Result.IgnoredUnlisted.
+const maxKeptEvents = 64
+
+// state is where a Machine is in the handshake.
+type state uint8
+
+const (
+	synSent state = iota
+	synRecv       // simultaneous open: our SYN-ACK is out (spec §2.2)
+	closed        // decided
+)
+
+// attempt is one SYN as sent.
+type attempt struct {
+	sent  time.Time
+	tsval uint32
 }
 
 // Machine is one probe in SYN_SENT: a pure state machine. Its driver calls
 // Start once, then HandleTCP, HandleICMP and Tick with the time each
-// happened, and performs the Output of each call. Nothing in it reads a
+// happened, and performs the Output of each call; SentAt corrects a SYN's
+// send time once the driver knows when it left. Nothing in it reads a
 // clock or touches a socket, so tests drive it with made-up times.
 type Machine struct {
-	prof   Profile
-	iss    uint32
-	start  time.Time
-	next   int // index in prof.Schedule.SYNs of the next SYN to send
-	lastTx time.Time
+	prof  Profile
+	opts  MachineOptions
+	iss   uint32
+	irs   uint32 // the peer's SYN in a simultaneous open
+	start time.Time
+	next  int // index in prof.Schedule.SYNs of the next SYN to send
+	state state
+
+	attempts []attempt
+	kept     int // events counted against maxKeptEvents
 
 	soft     bool
 	softErr  syscall.Errno
 	softWhy  string
 	softFrom netip.Addr
+
+	// The deciding packet, for RTT and the answered attempt.
+	decidedAt time.Time
+	echo      uint32 // its TSecr
+	hasEcho   bool
 
 	done bool
 	res  Result
@@ -60,6 +114,9 @@ func (m *Machine) init(p Profile, local, remote netip.AddrPort, iss uint32) {
 	}
 }
 
+// SetOptions tells m what its SYNs carry; call it before Start.
+func (m *Machine) SetOptions(o MachineOptions) { m.opts = o }
+
 // ISS returns the probe's initial sequence number.
 func (m *Machine) ISS() uint32 { return m.iss }
 
@@ -69,23 +126,38 @@ func (m *Machine) Done() bool { return m.done }
 // Result returns the probe's result; it is final once Done.
 func (m *Machine) Result() *Result { return &m.res }
 
+// linux reports whether m follows this host's kernel (the linux profile)
+// rather than RFC 9293 / 4.4BSD where they differ.
+func (m *Machine) linux() bool { return m.prof.Name == ProfileLinux }
+
 // Start sends the first SYN at now.
 func (m *Machine) Start(now time.Time) Output {
 	m.start = now
 	m.res.Started = now
 	m.next = 0
-	return m.sendSYN(now)
+	out := m.sendSYN(now)
+	m.next++
+	return out
 }
 
+// tsval is the TSval of a SYN sent at t.
+func (m *Machine) tsval(t time.Time) uint32 { return uint32(t.UnixMilli()) + m.opts.TSOffset }
+
+// sendSYN records a SYN (or, in SYN_RECV, our SYN-ACK) sent at now.
 func (m *Machine) sendSYN(now time.Time) Output {
-	m.res.Events = append(m.res.Events, Event{
-		Time: now, Dir: Sent, Flags: wire.SYN, Seq: m.iss,
-		Effect: EffectProbe, Retransmit: m.next > 0,
-	})
+	out := Output{SendSYN: true}
+	ev := Event{Time: now, Dir: Sent, Flags: wire.SYN, Seq: m.iss, Effect: EffectProbe, Retransmit: len(m.attempts) > 0}
+	if m.state == synRecv {
+		out.ACK, out.Ack = true, m.irs+1
+		ev.Flags, ev.Ack = wire.SYN|wire.ACK, m.irs+1
+	}
+	if m.opts.Timestamps {
+		out.TSVal = m.tsval(now)
+	}
+	m.addEvent(ev)
+	m.attempts = append(m.attempts, attempt{sent: now, tsval: out.TSVal})
 	m.res.Attempts = append(m.res.Attempts, now)
-	m.lastTx = now
-	m.next++
-	return Output{SendSYN: true}
+	return out
 }
 
 // Deadline returns when Tick must next be called: the next SYN or the
@@ -123,7 +195,9 @@ func (m *Machine) Tick(now time.Time) Output {
 		for m.next+1 < len(s.SYNs) && el >= s.SYNs[m.next+1] {
 			m.next++
 		}
-		return m.sendSYN(now)
+		out := m.sendSYN(now)
+		m.next++
+		return out
 	}
 	return Output{}
 }
@@ -138,88 +212,69 @@ func (m *Machine) Interrupt(now time.Time) Output {
 }
 
 func (m *Machine) finish(now time.Time, o Outcome, errno syscall.Errno, reason string, from netip.Addr) {
-	m.done = true
+	m.done, m.state = true, closed
 	m.res.Outcome = o
 	m.res.Errno = errno
 	m.res.Reason = reason
 	m.res.Responder = from
 	m.res.Finished = now
+	m.derive()
+}
+
+// decide finishes the probe on the packet received at now.
+func (m *Machine) decide(ev Event, now time.Time, o Outcome, errno syscall.Errno, reason string, from netip.Addr) {
+	ev.Effect = EffectDecided
+	m.addEvent(ev)
+	m.decidedAt = now
+	m.finish(now, o, errno, reason, from)
+}
+
+// addEvent inserts ev in time order (stable: after events of the same
+// time).
+func (m *Machine) addEvent(ev Event) {
+	evs := append(m.res.Events, ev)
+	i := len(evs) - 1
+	for i > 0 && evs[i-1].Time.After(ev.Time) {
+		evs[i] = evs[i-1]
+		i--
+	}
+	evs[i] = ev
+	m.res.Events = evs
+}
+
+// note keeps an event that did not decide the probe, up to
+// maxKeptEvents; past that it is only counted by why (or, for PMTU and
+// soft errors, by effect).
+func (m *Machine) note(ev Event) {
+	if m.kept >= maxKeptEvents {
+		why := ev.Why
+		if why == "" {
+			why = string(ev.Effect)
+		}
+		m.res.countUnlisted(why)
+		return
+	}
+	m.kept++
+	m.addEvent(ev)
 }
 
 func (m *Machine) ignore(ev Event, why string) Output {
 	ev.Effect = EffectIgnored
 	ev.Why = why
-	m.res.Events = append(m.res.Events, ev)
+	m.note(ev)
 	m.res.Ignored++
 	return Output{}
 }
 
-// TCPInfo is a received TCP segment as the driver hands it to a Machine.
-type TCPInfo struct {
-	Seg        *wire.Segment
-	From       netip.Addr
-	TTL        uint8
-	ChecksumOK bool
-}
-
-// HandleTCP applies the SYN_SENT acceptance rules (spec §2.1, §2.2, in
-// order) to a segment from the probe's 4-tuple received at now.
-func (m *Machine) HandleTCP(in TCPInfo, now time.Time) Output {
-	seg := in.Seg
-	ev := Event{Time: now, Dir: Received, Flags: seg.Flags, Seq: seg.Seq, Ack: seg.Ack, From: in.From, TTL: in.TTL}
-	want := m.iss + 1 // modulo 2^32: ISS 0xFFFFFFFF expects ACK 0
+// Dropped records a packet of this probe's 4-tuple that the receive path
+// (package rx) dropped at now, why being the drop's machine word: it is
+// counted in Ignored and listed like an ignored packet. It never changes
+// the outcome.
+func (m *Machine) Dropped(why string, from netip.Addr, ttl uint8, isICMP bool, now time.Time) {
 	if m.done {
-		// A retransmitted SYN-ACK after our teardown: answer as a CLOSED
-		// endpoint would (spec §5.2), without touching the final result.
-		if in.ChecksumOK && m.res.Outcome == Open && seg.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN|wire.ACK && seg.Ack == want {
-			return Output{SendRST: true, RSTSeq: seg.Ack}
-		}
-		return Output{}
+		return
 	}
-	if !in.ChecksumOK {
-		return m.ignore(ev, IgnoredBadChecksum)
-	}
-	hasACK := seg.Flags&wire.ACK != 0
-	hasRST := seg.Flags&wire.RST != 0
-	hasSYN := seg.Flags&wire.SYN != 0
-	switch {
-	case hasACK && seg.Ack != want:
-		if hasRST {
-			return m.ignore(ev, IgnoredBadACK)
-		}
-		// <SEQ=SEG.ACK><CTL=RST>, and SYN_SENT goes on.
-		ev.Effect, ev.Why = EffectIgnored, IgnoredBadACK
-		m.res.Events = append(m.res.Events, ev, Event{Time: now, Dir: Sent, Flags: wire.RST, Seq: seg.Ack, Effect: EffectAnswer})
-		m.res.Ignored++
-		return Output{SendRST: true, RSTSeq: seg.Ack}
-	case hasACK && hasRST:
-		// The RST's own sequence number is not checked (spec §2.1 rule 3).
-		ev.Effect, ev.Errno = EffectDecided, syscall.ECONNREFUSED
-		m.res.Events = append(m.res.Events, ev)
-		m.finish(now, Refused, syscall.ECONNREFUSED, ReasonRST, in.From)
-		m.res.RTT = now.Sub(m.lastTx)
-		return Output{Done: true}
-	case hasACK && hasSYN:
-		ev.Effect = EffectDecided
-		m.res.Events = append(m.res.Events, ev, Event{Time: now, Dir: Sent, Flags: wire.RST, Seq: want, Effect: EffectTeardown})
-		m.finish(now, Open, 0, ReasonSYNACK, in.From)
-		m.res.RTT = now.Sub(m.lastTx)
-		m.res.SYNACK = &SYNACK{
-			Seq: seg.Seq, TTL: in.TTL, Window: seg.Window, Options: seg.Options,
-			ECE: seg.Flags&wire.ECE != 0, CWR: seg.Flags&wire.CWR != 0,
-		}
-		m.res.Teardown = true
-		m.soft = false
-		return Output{SendRST: true, RSTSeq: want, Done: true}
-	case hasACK:
-		return m.ignore(ev, IgnoredBareACK)
-	case hasRST:
-		return m.ignore(ev, IgnoredRSTNoACK)
-	case hasSYN:
-		return m.ignore(ev, IgnoredSimultaneous)
-	default:
-		return m.ignore(ev, IgnoredNoFlags)
-	}
+	m.ignore(Event{Time: now, Dir: Received, From: from, TTL: ttl, ICMP: isICMP}, why)
 }
 
 // ICMPInfo is a received ICMP error whose quote names the probe's 4-tuple.
@@ -230,10 +285,23 @@ type ICMPInfo struct {
 	ChecksumOK bool
 }
 
+// quoteSeqOK is the ICMP quote's sequence check. Linux (tcp_v4_err,
+// tcp_v6_err) drops the message unless between(seq, snd_una, snd_nxt),
+// inclusive: in SYN_SENT (and SYN_RECV) snd_una = ISS and snd_nxt = ISS+1,
+// so a quote of ISS+1 is taken too, which is why the kernel reports
+// EHOSTUNREACH for it. RFC 5927 §4.1 and FreeBSD take exactly ISS; the
+// classic and bsd profiles do (4.4BSD itself checks no sequence number).
+func (m *Machine) quoteSeqOK(seq uint32) bool {
+	if m.linux() {
+		return seq-m.iss <= 1
+	}
+	return seq == m.iss
+}
+
 // HandleICMP applies an ICMP error received at now: the quote must carry
-// the ISS (spec §2.3); then the profile's errno table and ICMP policy say
-// whether it is ignored, path-MTU information, saved as a soft error or
-// ends the probe at once.
+// an acceptable sequence number (quoteSeqOK); then the profile's errno
+// table and ICMP policy say whether it is ignored, path-MTU information,
+// saved as a soft error or ends the probe at once.
 func (m *Machine) HandleICMP(in ICMPInfo, now time.Time) Output {
 	msg := in.Msg
 	v := m.prof.Semantics.Verdict(msg)
@@ -247,7 +315,7 @@ func (m *Machine) HandleICMP(in ICMPInfo, now time.Time) Output {
 	if !in.ChecksumOK {
 		return m.ignore(ev, IgnoredBadChecksum)
 	}
-	if msg.Quote.Seq != m.iss {
+	if !m.quoteSeqOK(msg.Quote.Seq) {
 		return m.ignore(ev, IgnoredQuoteSeq)
 	}
 	switch v.Class {
@@ -256,20 +324,17 @@ func (m *Machine) HandleICMP(in ICMPInfo, now time.Time) Output {
 	case icmp.PathMTU:
 		ev.Effect = EffectPMTU
 		ev.Errno = v.Errno
-		m.res.Events = append(m.res.Events, ev)
+		m.note(ev)
 		return Output{}
 	}
 	ev.Errno = v.Errno
 	hard := m.prof.ICMP == ICMPHard || (m.prof.ICMP == ICMPRFC1122 && v.Hard)
 	if !hard {
 		ev.Effect = EffectSoft
-		m.res.Events = append(m.res.Events, ev)
+		m.note(ev)
 		m.soft, m.softErr, m.softWhy, m.softFrom = true, v.Errno, v.Reason, in.From
 		return Output{}
 	}
-	ev.Effect = EffectDecided
-	m.res.Events = append(m.res.Events, ev)
-	m.finish(now, OutcomeOf(v.Errno), v.Errno, v.Reason, in.From)
-	m.res.RTT = now.Sub(m.lastTx)
+	m.decide(ev, now, OutcomeOf(v.Errno), v.Errno, v.Reason, in.From)
 	return Output{Done: true}
 }

@@ -169,8 +169,8 @@ func TestTCPRows(t *testing.T) {
 			[]stimulus{{at: ms, seg: seg(wire.SYN|wire.ACK, 9, 0xdeadbeef)}}, Timeout, syscall.ETIMEDOUT, -1, []uint32{0xdeadbeef}, 1},
 		{"wrong SYN-ACK then the right one: open",
 			[]stimulus{{at: ms, seg: seg(wire.SYN|wire.ACK, 9, 5)}, {at: 2 * ms, seg: seg(wire.SYN|wire.ACK, 9, testISS+1)}}, Open, 0, 2 * ms, []uint32{5, testISS + 1}, 1},
-		{"SYN without ACK (simultaneous open) is not open",
-			[]stimulus{{at: ms, seg: seg(wire.SYN, 9, 0)}}, Timeout, syscall.ETIMEDOUT, -1, nil, 1},
+		{"SYN without ACK (simultaneous open) alone is not open",
+			[]stimulus{{at: ms, seg: seg(wire.SYN, 9, 0)}}, Timeout, syscall.ETIMEDOUT, -1, nil, 0},
 		{"bare acceptable ACK is dropped",
 			[]stimulus{{at: ms, seg: seg(wire.ACK, 9, testISS+1)}}, Timeout, syscall.ETIMEDOUT, -1, nil, 1},
 		{"segment with no flags is dropped",
@@ -330,7 +330,11 @@ func TestICMPValidation(t *testing.T) {
 		stim []stimulus
 		want want
 	}{
-		{"quote seq ISS+1 is not accepted", linuxDef, []stimulus{{at: time.Second, icmp: net0(testISS + 1)}}, want{Timeout, syscall.ETIMEDOUT, false, 131 * time.Second}},
+		// tcp_v4_err: between(seq, snd_una, snd_nxt), ISS+1 included.
+		{"linux: quote seq ISS+1 is accepted", linuxDef, []stimulus{{at: time.Second, icmp: net0(testISS + 1)}}, want{Unreachable, syscall.ENETUNREACH, false, time.Second}},
+		{"linux: quote seq ISS+2 is not", linuxDef, []stimulus{{at: time.Second, icmp: net0(testISS + 2)}}, want{Timeout, syscall.ETIMEDOUT, false, 131 * time.Second}},
+		{"linux: quote seq ISS-1 is not", linuxDef, []stimulus{{at: time.Second, icmp: net0(testISS - 1)}}, want{Timeout, syscall.ETIMEDOUT, false, 131 * time.Second}},
+		{"classic: quote seq ISS+1 is not accepted (RFC 5927)", Classic(), []stimulus{{at: time.Second, icmp: icmpMsg(false, 3, 3, testISS+1)}}, want{Timeout, syscall.ETIMEDOUT, false, 75 * time.Second}},
 		{"bad ICMP checksum is not accepted", linuxDef, []stimulus{{at: time.Second, icmp: net0(testISS), bad: true}}, want{Timeout, syscall.ETIMEDOUT, false, 131 * time.Second}},
 		{"the last soft error wins", Classic(), []stimulus{
 			{at: time.Second, icmp: net0(testISS)},

@@ -34,6 +34,10 @@ const (
 	ReasonRouteBlackhol = "route-blackhole"
 	ReasonNeighbor      = "neighbor-unreachable"
 	ReasonLocal         = "local-error"
+	// ReasonSimultaneous: opened by a simultaneous open (our SYN-ACK acked).
+	ReasonSimultaneous = "simultaneous-open"
+	// ReasonRSTSynRecv: an RST after a simultaneous open (SYN_RECV).
+	ReasonRSTSynRecv = "rst-syn-recv"
 )
 
 // Direction says whether an event is a packet we sent or one we saw.
@@ -57,20 +61,31 @@ const (
 	EffectSoft     Effect = "soft"     // a soft error saved for the deadline
 	EffectPMTU     Effect = "pmtu"     // path-MTU information; never ends a probe
 	EffectIgnored  Effect = "ignored"  // not acceptable; Why says why
+	EffectSynRecv  Effect = "syn-recv" // a SYN without ACK: simultaneous open, now in SYN_RECV
 )
 
 // Why an event was ignored.
 const (
-	IgnoredBadACK        = "bad-ack"           // SYN-ACK or RST whose ACK is not ISS+1
-	IgnoredRSTNoACK      = "rst-without-ack"   // RST without the ACK flag
-	IgnoredSimultaneous  = "simultaneous-open" // SYN without ACK
-	IgnoredBareACK       = "bare-ack"          // acceptable ACK without SYN or RST
-	IgnoredNoFlags       = "no-syn-no-rst"     // neither SYN, RST nor ACK
-	IgnoredBadChecksum   = "bad-checksum"      // TCP or ICMP checksum does not verify
-	IgnoredQuoteSeq      = "icmp-quote-seq"    // quoted sequence number is not ISS
-	IgnoredICMPType      = "icmp-not-for-tcp"  // message class Ignore under the profile
-	IgnoredAfterDecision = "late"              // arrived after the outcome was decided
+	IgnoredBadACK        = "bad-ack"          // SYN-ACK or RST whose ACK is not ISS+1
+	IgnoredRSTNoACK      = "rst-without-ack"  // RST without the ACK flag
+	IgnoredBareACK       = "bare-ack"         // acceptable ACK without SYN or RST
+	IgnoredNoFlags       = "no-syn-no-rst"    // neither SYN, RST nor ACK
+	IgnoredBadChecksum   = "bad-checksum"     // TCP or ICMP checksum does not verify
+	IgnoredQuoteSeq      = "icmp-quote-seq"   // quoted sequence number is not ISS
+	IgnoredICMPType      = "icmp-not-for-tcp" // message class Ignore under the profile
+	IgnoredAfterDecision = "late"             // arrived after the outcome was decided
+	IgnoredPAWS          = "paws"             // TSecr echoes no TSval we sent (TcpExtPAWSActive)
+	IgnoredOutOfWindow   = "out-of-window"    // SYN_RECV: outside the receive window
+	IgnoredRSTSeq        = "rst-seq"          // SYN_RECV: RST whose SEQ is not IRS+1 (challenge ACK)
+	IgnoredSYNChallenge  = "syn-challenge"    // SYN_RECV: a SYN other than the peer's own SYN-ACK
 )
+
+// IgnoredCount is how many events of one kind a probe saw past the
+// maxKeptEvents it lists.
+type IgnoredCount struct {
+	Why   string // an Ignored* word, a receive-path drop word, or an Effect for PMTU and soft errors
+	Count int
+}
 
 // Event is one packet sent or seen, with its time and what it did. Its
 // fields are ordered largest first, so it takes 120 bytes, not 136.
@@ -120,13 +135,26 @@ type Result struct {
 	Reason    string
 	Soft      bool       // the errno is a soft error saved and reported at the deadline
 	Responder netip.Addr // who sent the deciding packet
-	RTT       time.Duration
-	SYNACK    *SYNACK
-	Teardown  bool // we sent <SEQ=ISS+1><RST>
+	// RTT is the deciding packet's time minus the answered SYN's send
+	// time; Connect is it minus the first SYN's: what connect() would have
+	// taken. Neither is negative; both are 0 without a deciding packet.
+	RTT     time.Duration
+	Connect time.Duration
+	// AnsweredAttempt is the SYN (1-based, as in Attempts) the deciding
+	// packet answered, 0 without one; AnsweredBy says how it was found
+	// (AnsweredByTSecr, AnsweredByLastSYN).
+	AnsweredAttempt int
+	AnsweredBy      string
+	SYNACK          *SYNACK
+	Teardown        bool // we sent <SEQ=ISS+1><RST>
 
 	Attempts []time.Time // each SYN's send time
-	Events   []Event
-	Ignored  int // packets matched to this probe but not acceptable
+	Events   []Event     // in time order
+	Ignored  int         // packets matched to this probe but not acceptable
+	// IgnoredUnlisted counts, by why, the events that did not decide the
+	// probe and were not listed in Events: at most 64 are (maxKeptEvents),
+	// so a flood of forged packets costs a probe a bounded amount.
+	IgnoredUnlisted []IgnoredCount
 
 	Started, Finished time.Time
 	Expect            string // assertion attached by the caller, if any
@@ -168,10 +196,22 @@ func (e *ProbeError) Unwrap() error {
 }
 
 // OutcomeOf maps an errno delivered by an ICMP error or an RST to the
-// outcome: ECONNREFUSED is a refusal, anything else is unreachable.
+// outcome: ECONNREFUSED, and ECONNRESET (an RST after a simultaneous
+// open), are a refusal; anything else is unreachable.
 func OutcomeOf(errno syscall.Errno) Outcome {
-	if errno == syscall.ECONNREFUSED {
+	if errno == syscall.ECONNREFUSED || errno == syscall.ECONNRESET {
 		return Refused
 	}
 	return Unreachable
+}
+
+// countUnlisted counts one event not listed in Events.
+func (r *Result) countUnlisted(why string) {
+	for i := range r.IgnoredUnlisted {
+		if r.IgnoredUnlisted[i].Why == why {
+			r.IgnoredUnlisted[i].Count++
+			return
+		}
+	}
+	r.IgnoredUnlisted = append(r.IgnoredUnlisted, IgnoredCount{Why: why, Count: 1})
 }

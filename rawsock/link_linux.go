@@ -352,6 +352,7 @@ func (l *Link) Receive(ctx context.Context, fn func(pkt []byte, info RecvInfo)) 
 			continue
 		}
 		info := parseControl(r.oob[:r.msg.Controllen])
+		info.PktType, info.EtherType = r.from.Pkttype, ntohs(r.from.Protocol)
 		if r.msg.Flags&unix.MSG_TRUNC != 0 {
 			info.Truncated = true
 		}
@@ -382,6 +383,8 @@ func parseControl(oob []byte) RecvInfo {
 			aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&data[0]))
 			info.ChecksumNotReady = aux.Status&unix.TP_STATUS_CSUMNOTREADY != 0
 			info.ChecksumValid = aux.Status&unix.TP_STATUS_CSUM_VALID != 0
+			info.VLANValid = aux.Status&unix.TP_STATUS_VLAN_VALID != 0
+			info.VLANTCI = aux.Vlan_tci
 		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(unix.Timespec{})):
 			ts := (*unix.Timespec)(unsafe.Pointer(&data[0]))
 			if ts.Sec != 0 || ts.Nsec != 0 {

@@ -99,6 +99,20 @@ type RecvInfo struct {
 	ChecksumValid bool
 	// Truncated says the packet was longer than the receive buffer.
 	Truncated bool
+	// PktType is the frame's sll_pkttype: whom the link layer addressed
+	// it to (0 PACKET_HOST, 1 PACKET_BROADCAST, 2 PACKET_MULTICAST, 3
+	// PACKET_OTHERHOST). The kernel's TCP takes only PACKET_HOST; frames
+	// this host sent (PACKET_OUTGOING) are never delivered.
+	PktType uint8
+	// EtherType is the frame's protocol (sll_protocol, in host order):
+	// 0x0800 or 0x86dd.
+	EtherType uint16
+	// VLANValid reports that the frame carried an 802.1Q tag, which the
+	// kernel stripped before the tap (TP_STATUS_VLAN_VALID, in the ring's
+	// tpacket3_hdr or the socket queue's PACKET_AUXDATA); VLANTCI is its
+	// tag control information, the VID in the low 12 bits.
+	VLANValid bool
+	VLANTCI   uint16
 }
 
 // LinkStats are the kernel's PACKET_STATISTICS counters accumulated since

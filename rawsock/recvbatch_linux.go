@@ -123,6 +123,7 @@ func (l *Link) ReceiveBatch(ctx context.Context, fn func(pkts [][]byte, infos []
 				continue
 			}
 			info := parseControl(r.oobs[i][:m.hdr.Controllen])
+			info.PktType, info.EtherType = r.froms[i].Pkttype, ntohs(r.froms[i].Protocol)
 			if m.hdr.Flags&unix.MSG_TRUNC != 0 {
 				info.Truncated = true
 			}

@@ -109,6 +109,10 @@ func (r *ring) take() {
 				ChecksumNotReady: ph.Status&unix.TP_STATUS_CSUMNOTREADY != 0,
 				ChecksumValid:    ph.Status&unix.TP_STATUS_CSUM_VALID != 0,
 				Truncated:        ph.Snaplen < ph.Len,
+				PktType:          sll.Pkttype,
+				EtherType:        ntohs(sll.Protocol),
+				VLANValid:        ph.Status&unix.TP_STATUS_VLAN_VALID != 0,
+				VLANTCI:          uint16(ph.Hv1.Vlan_tci),
 			})
 		}
 		if ph.Next_offset == 0 {
@@ -127,3 +131,6 @@ func (r *ring) release() {
 
 // unmap gives the ring's memory back; the reader must have stopped.
 func (r *ring) unmap() error { return unix.Munmap(r.mem) }
+
+// ntohs turns a sockaddr_ll's protocol from network into host order.
+func ntohs(v uint16) uint16 { return htons(v) }

@@ -23,7 +23,7 @@ func encodeEntries() []Entry {
 	sched := probe.Schedule{SYNs: []time.Duration{0, time.Second, 3 * time.Second}, GiveUp: 7 * time.Second}
 	open := &probe.Result{Target: "198.18.2.2:80", Addr: a, Port: 80, Interface: "c0", Src: src, SrcPort: 40000,
 		Profile: "linux", Schedule: sched, ICMP: probe.ICMPRFC1122, ISS: 0xFFFFFFFF, Outcome: probe.Open, Reason: probe.ReasonSYNACK,
-		Responder: a, RTT: 1234567 * time.Nanosecond, Teardown: true,
+		Responder: a, RTT: 1234567 * time.Nanosecond, Connect: 1001234567 * time.Nanosecond, AnsweredAttempt: 2, AnsweredBy: probe.AnsweredByTSecr, Teardown: true,
 		SYNACK:   &probe.SYNACK{TTL: 63, Window: 65160, Options: wire.Options{HasMSS: true, MSS: 1460, HasWScale: true, WScale: 7, SACKPermitted: true, HasTimestamps: true}, ECE: true},
 		Attempts: []time.Time{start, start.Add(time.Second)},
 		Events: []probe.Event{
@@ -41,7 +41,8 @@ func encodeEntries() []Entry {
 			{Time: start.Add(time.Microsecond), Dir: probe.Received, Flags: wire.RST | wire.ACK, Ack: 6, From: a, TTL: 1, Effect: probe.EffectIgnored, Why: probe.IgnoredBadACK},
 			{Time: start.Add(2 * time.Microsecond), Dir: probe.Received, Flags: wire.RST | wire.ACK, Ack: 6, From: a, TTL: 64, Effect: probe.EffectDecided, Errno: syscall.ECONNREFUSED},
 		},
-		Ignored: 1, Started: start, Finished: start.Add(2 * time.Microsecond), Expect: "closed"}
+		Ignored: 1, Started: start, Finished: start.Add(2 * time.Microsecond), Expect: "closed",
+		IgnoredUnlisted: []probe.IgnoredCount{{Why: probe.IgnoredBadACK, Count: 3}, {Why: "tcp-checksum", Count: 1}}}
 	v6 := netip.MustParseAddr("2001:db8::2")
 	unreach := &probe.Result{Target: "[2001:db8::2]:443", Addr: v6, Port: 443, Interface: "c0", Src: netip.MustParseAddr("2001:db8::1"),
 		Profile: "linux", Schedule: sched, ICMP: probe.ICMPSoft, Outcome: probe.Unreachable, Errno: syscall.EHOSTUNREACH,

@@ -55,36 +55,44 @@ func StatsFrom(s probe.Stats) Stats {
 
 // Result is one probe in JSON. Durations are milliseconds as numbers.
 type Result struct {
-	Schema      string    `json:"schema"`
-	Target      string    `json:"target"`
-	Address     string    `json:"address"`
-	Port        uint16    `json:"port"`
-	Family      string    `json:"family"`
-	Interface   string    `json:"interface"`
-	Source      string    `json:"source"`
-	SourcePort  uint16    `json:"source_port"`
-	Profile     string    `json:"profile"`
-	Schedule    Schedule  `json:"schedule"`
-	ICMPPolicy  string    `json:"icmp_policy"`
-	Outcome     string    `json:"outcome"`
-	Errno       string    `json:"errno"`
-	ErrnoNumber int       `json:"errno_number"`
-	Reason      string    `json:"reason"`
-	Soft        bool      `json:"soft"`
-	Responder   string    `json:"responder"`
-	RTTMs       *float64  `json:"rtt_ms"`
-	ISS         uint32    `json:"iss"`
-	Attempts    []Attempt `json:"attempts"`
-	Events      []Event   `json:"events"`
-	SYNACK      *SYNACK   `json:"syn_ack"`
-	Teardown    string    `json:"teardown"`
-	Ignored     int       `json:"ignored"`
-	Started     time.Time `json:"started"`
-	Finished    time.Time `json:"finished"`
-	DurationMs  float64   `json:"duration_ms"`
-	Expect      string    `json:"expect"`
-	Met         bool      `json:"met"`
-	ToolVersion string    `json:"tool_version"`
+	Schema      string   `json:"schema"`
+	Target      string   `json:"target"`
+	Address     string   `json:"address"`
+	Port        uint16   `json:"port"`
+	Family      string   `json:"family"`
+	Interface   string   `json:"interface"`
+	Source      string   `json:"source"`
+	SourcePort  uint16   `json:"source_port"`
+	Profile     string   `json:"profile"`
+	Schedule    Schedule `json:"schedule"`
+	ICMPPolicy  string   `json:"icmp_policy"`
+	Outcome     string   `json:"outcome"`
+	Errno       string   `json:"errno"`
+	ErrnoNumber int      `json:"errno_number"`
+	Reason      string   `json:"reason"`
+	Soft        bool     `json:"soft"`
+	Responder   string   `json:"responder"`
+	RTTMs       *float64 `json:"rtt_ms"`
+	// ConnectMs is first SYN → deciding packet, what connect() would have
+	// taken; AnsweredAttempt the SYN the deciding packet answered (1-based,
+	// 0 without one), AnsweredBy how that was told ("tsecr", "last-syn").
+	ConnectMs       *float64  `json:"connect_ms"`
+	AnsweredAttempt int       `json:"answered_attempt"`
+	AnsweredBy      string    `json:"answered_by"`
+	ISS             uint32    `json:"iss"`
+	Attempts        []Attempt `json:"attempts"`
+	Events          []Event   `json:"events"`
+	SYNACK          *SYNACK   `json:"syn_ack"`
+	Teardown        string    `json:"teardown"`
+	Ignored         int       `json:"ignored"`
+	// IgnoredUnlisted counts, by why, ignored events past the 64 listed.
+	IgnoredUnlisted []IgnoredCount `json:"ignored_unlisted,omitempty"`
+	Started         time.Time      `json:"started"`
+	Finished        time.Time      `json:"finished"`
+	DurationMs      float64        `json:"duration_ms"`
+	Expect          string         `json:"expect"`
+	Met             bool           `json:"met"`
+	ToolVersion     string         `json:"tool_version"`
 	// Mode is how the result was obtained: "raw" (own SYNs) or "connect"
 	// (the kernel's connect(2): no events, attempts or SYN-ACK details).
 	Mode string `json:"mode"`
@@ -96,6 +104,12 @@ type Result struct {
 	*Lifecycle
 	// Diagnosis says where and why (--diagnose); absent otherwise.
 	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
+}
+
+// IgnoredCount is how many ignored events of one kind were not listed.
+type IgnoredCount struct {
+	Why   string `json:"why"`
+	Count int    `json:"count"`
 }
 
 // Schedule is the SYN schedule a probe followed.
@@ -199,6 +213,14 @@ func FromProbe(r *probe.Result) *Result {
 	if r.Outcome == probe.Open || r.Outcome == probe.Refused || (r.Outcome == probe.Unreachable && !r.Soft) {
 		v := ms(r.RTT)
 		out.RTTMs = &v
+	}
+	if r.AnsweredAttempt > 0 {
+		v := ms(r.Connect)
+		out.ConnectMs = &v
+		out.AnsweredAttempt, out.AnsweredBy = r.AnsweredAttempt, r.AnsweredBy
+	}
+	for _, c := range r.IgnoredUnlisted {
+		out.IgnoredUnlisted = append(out.IgnoredUnlisted, IgnoredCount{Why: c.Why, Count: c.Count})
 	}
 	for _, a := range r.Attempts {
 		out.Attempts = append(out.Attempts, Attempt{AtMs: ms(a.Sub(r.Started)), Time: a})
@@ -311,6 +333,16 @@ func AppendEntry(b []byte, e Entry) []byte {
 	} else {
 		b = append(b, "null"...)
 	}
+	b = append(b, `,"connect_ms":`...)
+	if r.AnsweredAttempt > 0 {
+		b = appendMs(b, r.Connect)
+		b = append(b, `,"answered_attempt":`...)
+		b = strconv.AppendInt(b, int64(r.AnsweredAttempt), 10)
+		b = append(b, `,"answered_by":`...)
+		b = appendString(b, r.AnsweredBy)
+	} else {
+		b = append(b, `null,"answered_attempt":0,"answered_by":""`...)
+	}
 	b = append(b, `,"iss":`...)
 	b = strconv.AppendUint(b, uint64(r.ISS), 10)
 	b = append(b, `,"attempts":[`...)
@@ -367,6 +399,20 @@ func AppendEntry(b []byte, e Entry) []byte {
 	}
 	b = append(b, `,"ignored":`...)
 	b = strconv.AppendInt(b, int64(r.Ignored), 10)
+	if len(r.IgnoredUnlisted) > 0 {
+		b = append(b, `,"ignored_unlisted":[`...)
+		for i, c := range r.IgnoredUnlisted {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"why":`...)
+			b = appendString(b, c.Why)
+			b = append(b, `,"count":`...)
+			b = strconv.AppendInt(b, int64(c.Count), 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"started":`...)
 	b = appendTime(b, r.Started)
 	b = append(b, `,"finished":`...)

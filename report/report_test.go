@@ -70,6 +70,12 @@ func TestLine(t *testing.T) {
 	}{
 		{"open", probe.Result{Target: "198.18.2.2:80", Outcome: probe.Open, RTT: 493 * time.Microsecond, Responder: srv},
 			"198.18.2.2:80 open rtt=0.493ms from 198.18.2.2"},
+		{"open on the second SYN", probe.Result{Target: "198.18.2.2:80", Outcome: probe.Open, RTT: 90 * time.Microsecond, Connect: 1012 * time.Millisecond,
+			AnsweredAttempt: 2, AnsweredBy: probe.AnsweredByTSecr, Responder: srv},
+			"198.18.2.2:80 open connect=1.012s rtt=0.090ms (answered SYN 2) from 198.18.2.2"},
+		{"refused on the third SYN", probe.Result{Target: "x:1", Outcome: probe.Refused, Errno: syscall.ECONNREFUSED, Reason: "rst", Responder: srv,
+			RTT: time.Millisecond, Connect: 3001 * time.Millisecond, AnsweredAttempt: 3, AnsweredBy: probe.AnsweredByLastSYN},
+			"x:1 refused ECONNREFUSED (rst from 198.18.2.2) connect=3.001s rtt=1.00ms (answered SYN 3)"},
 		{"open slow, expectation met", probe.Result{Target: "h:443", Outcome: probe.Open, RTT: 12345 * time.Microsecond, Responder: srv, Expect: "open"},
 			"h:443 open rtt=12.35ms from 198.18.2.2 [expect open: ok]"},
 		{"refused", probe.Result{Target: "198.18.2.2:81", Outcome: probe.Refused, Errno: syscall.ECONNREFUSED, Reason: "rst", Responder: srv, RTT: 1500 * time.Microsecond},

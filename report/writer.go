@@ -330,8 +330,8 @@ func appendLine(b []byte, r *probe.Result) []byte {
 	}
 	switch {
 	case r.Outcome == probe.Open:
-		b = append(b, " rtt="...)
-		b = appendDur(b, r.RTT)
+		b = append(b, ' ')
+		b = appendTimes(b, r)
 		b = append(b, " from "...)
 		b = appendAddrText(b, r.Responder)
 	case r.Outcome == probe.Filtered && r.Reason == probe.ReasonTimeout: // --scan ack
@@ -360,8 +360,8 @@ func appendLine(b []byte, r *probe.Result) []byte {
 		b = append(b, r.Reason...)
 		b = append(b, " from "...)
 		b = appendAddrText(b, r.Responder)
-		b = append(b, ") rtt="...)
-		b = appendDur(b, r.RTT)
+		b = append(b, ") "...)
+		b = appendTimes(b, r)
 	}
 	if r.Expect != "" {
 		b = append(b, " [expect "...)
@@ -373,6 +373,22 @@ func appendLine(b []byte, r *probe.Result) []byte {
 		}
 	}
 	return b
+}
+
+// appendTimes appends "rtt=X", or, when the answered SYN was not the
+// first, "connect=C rtt=X (answered SYN N)": connect() would have taken C.
+func appendTimes(b []byte, r *probe.Result) []byte {
+	if r.AnsweredAttempt > 1 && r.Connect != r.RTT {
+		b = append(b, "connect="...)
+		b = appendDur(b, r.Connect)
+		b = append(b, " rtt="...)
+		b = appendDur(b, r.RTT)
+		b = append(b, " (answered SYN "...)
+		b = strconv.AppendInt(b, int64(r.AnsweredAttempt), 10)
+		return append(b, ')')
+	}
+	b = append(b, "rtt="...)
+	return appendDur(b, r.RTT)
 }
 
 // appendAddrText appends a as fmt's %s prints it ("invalid IP" for the

@@ -42,7 +42,8 @@ const (
 	errIPv6Short
 	errIPv6PayloadLen
 	errIPv6ExtShort
-	errIPv6ExtCount
+	errIPv6ExtType
+	errIPv6NoNext
 	errIPv6HopByHop
 	errTCPShort
 	errTCPDataOffset
@@ -54,6 +55,9 @@ const (
 	errOptWScale
 	errOptSACKPerm
 	errOptTimestamps
+	errOptMD5
+	errOptAO
+	errOptAuthTwice
 	errSpecAddr
 	errSpecFamily
 	errSpec4in6
@@ -76,7 +80,8 @@ var wireErrors = [...]struct {
 	errIPv6Short:          {"IPv6 header shorter than 40 bytes", ErrTruncated},
 	errIPv6PayloadLen:     {"IPv6 payload length larger than the packet received", ErrTruncated},
 	errIPv6ExtShort:       {"IPv6 extension header runs past the payload", ErrTruncated},
-	errIPv6ExtCount:       {"IPv6 extension header chain longer than 8", ErrBadHeader},
+	errIPv6ExtType:        {"not an IPv6 extension header type", ErrBadHeader},
+	errIPv6NoNext:         {"IPv6 no-next-header: no upper-layer header follows", ErrBadHeader},
 	errIPv6HopByHop:       {"IPv6 hop-by-hop options header not first", ErrBadHeader},
 	errTCPShort:           {"TCP header shorter than 20 bytes", ErrTruncated},
 	errTCPDataOffset:      {"TCP data offset below 5", ErrBadHeader},
@@ -88,6 +93,9 @@ var wireErrors = [...]struct {
 	errOptWScale:          {"TCP window scale option length is not 3", ErrBadOption},
 	errOptSACKPerm:        {"TCP SACK-permitted option length is not 2", ErrBadOption},
 	errOptTimestamps:      {"TCP timestamps option length is not 10", ErrBadOption},
+	errOptMD5:             {"TCP-MD5 option length is not 18", ErrBadOption},
+	errOptAO:              {"TCP-AO option of 4 bytes or fewer", ErrBadOption},
+	errOptAuthTwice:       {"second TCP-MD5 or TCP-AO option", ErrBadOption},
 	errSpecAddr:           {"source or destination address is not set", ErrBadSpec},
 	errSpecFamily:         {"source and destination address families differ", ErrBadSpec},
 	errSpec4in6:           {"IPv4-mapped IPv6 address: unmap it and send IPv4", ErrBadSpec},

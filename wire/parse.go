@@ -1,9 +1,6 @@
 package wire
 
-import (
-	"encoding/binary"
-	"net/netip"
-)
+import "net/netip"
 
 // IPInfo is what ParseIP learns from an IPv4 or IPv6 header.
 type IPInfo struct {
@@ -17,17 +14,14 @@ type IPInfo struct {
 	FirstFragment bool  // fragment offset == 0 (also true when not a fragment)
 }
 
-// maxExtHeaders bounds the IPv6 extension header walk.
-const maxExtHeaders = 8
-
 // ParseIP validates the IPv4 or IPv6 header at the start of b, fills ip and
 // returns the upper-layer payload.
 //
 // IPv4: version, IHL >= 5 and within b, the header checksum, total length
 // >= IHL*4 and <= len(b). IPv6: the fixed header and payload length <=
 // len(b)-40, then the extension headers hop-by-hop (0, first only),
-// routing (43), fragment (44), destination options (60) and AH (51), at
-// most 8 of them. Bytes past the length the header gives (link-layer
+// routing (43), fragment (44), destination options (60) and AH (51), read
+// with ReadExtHeader and, as in the kernel, as many as the packet holds. Bytes past the length the header gives (link-layer
 // padding) are trimmed from the payload; a length larger than b is
 // ErrTruncated.
 //
@@ -102,46 +96,30 @@ func parseIPv6(b []byte, ip *IPInfo) ([]byte, error) {
 	ip.FirstFragment = true
 
 	nh, off := h.NextHeader(), IPv6Len
-	for i := 0; ; i++ {
-		var size int
+	var x ExtHeader
+	for first := true; ; first = false {
 		switch nh {
 		case IPv6HopByHop, IPv6Routing, IPv6DestOptions, IPv6AH, IPv6Fragment:
 		default:
 			ip.Protocol, ip.HeaderLen = nh, off
 			return b[off:], nil
 		}
-		if i == maxExtHeaders {
-			return nil, errIPv6ExtCount
-		}
-		if nh == IPv6HopByHop && i != 0 {
+		if nh == IPv6HopByHop && !first {
 			return nil, errIPv6HopByHop
 		}
-		if len(b)-off < 8 { // every extension header is at least 8 bytes
-			return nil, errIPv6ExtShort
-		}
-		switch nh {
-		case IPv6Fragment:
-			size = 8
-		case IPv6AH:
-			size = (int(b[off+1]) + 2) * 4
-		default:
-			size = (int(b[off+1]) + 1) * 8
-		}
-		if size > len(b)-off {
-			return nil, errIPv6ExtShort
+		if err := ReadExtHeader(b, off, nh, &x); err != nil {
+			return nil, err
 		}
 		if nh == IPv6Fragment {
-			fragOff := binary.BigEndian.Uint16(b[off+2:]) &^ 7
 			ip.Fragment = true
-			ip.FirstFragment = fragOff == 0
-			if fragOff != 0 {
+			ip.FirstFragment = x.FragOffset == 0
+			if x.FragOffset != 0 {
 				// The rest is fragment data: its first bytes are not a header.
-				ip.Protocol, ip.HeaderLen = b[off], off+size
-				return b[off+size:], nil
+				ip.Protocol, ip.HeaderLen = x.Next, off+x.Len
+				return b[off+x.Len:], nil
 			}
 		}
-		nh = b[off]
-		off += size
+		nh, off = x.Next, off+x.Len
 	}
 }
 

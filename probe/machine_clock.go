@@ -1,0 +1,89 @@
+package probe
+
+import (
+	"slices"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/wire"
+)
+
+// How Result.AnsweredAttempt was found.
+const (
+	// AnsweredByTSecr: the deciding segment's TSecr echoed that SYN's TSval.
+	AnsweredByTSecr = "tsecr"
+	// AnsweredByLastSYN: no echo told (no timestamps, an ICMP error or an
+	// RST, or a TSecr that matched no SYN): the last SYN sent before the
+	// answer.
+	AnsweredByLastSYN = "last-syn"
+)
+
+// derive computes what follows from the attempts and the deciding
+// packet: which SYN was answered, the RTT from it and the connect time
+// from the first SYN. Neither is ever negative.
+func (m *Machine) derive() {
+	r := &m.res
+	r.AnsweredAttempt, r.AnsweredBy, r.RTT, r.Connect = 0, "", 0, 0
+	if m.decidedAt.IsZero() || len(m.attempts) == 0 {
+		return
+	}
+	i := -1
+	if m.opts.Timestamps && m.hasEcho {
+		for j := len(m.attempts) - 1; j >= 0; j-- {
+			if m.attempts[j].tsval == m.echo {
+				i, r.AnsweredBy = j, AnsweredByTSecr
+				break
+			}
+		}
+	}
+	if i < 0 {
+		i, r.AnsweredBy = 0, AnsweredByLastSYN
+		for j, a := range m.attempts {
+			if !a.sent.After(m.decidedAt) {
+				i = j
+			}
+		}
+	}
+	r.AnsweredAttempt = i + 1
+	r.RTT = max(0, m.decidedAt.Sub(m.attempts[i].sent))
+	r.Connect = max(0, m.decidedAt.Sub(m.attempts[0].sent))
+}
+
+// SentAt corrects the send time of SYN number attempt (1-based, in the
+// order the Machine asked for them) to t, when the driver learns when the
+// frame actually left (a kernel transmit timestamp, or the time the send
+// call returned). The SYN's event, the result's attempt list, the
+// timeline's order and, once decided, the RTT, connect time and answered
+// attempt follow. The schedule is not moved. An unknown attempt or a zero
+// t is ignored.
+func (m *Machine) SentAt(attempt int, t time.Time) {
+	i := attempt - 1
+	if i < 0 || i >= len(m.attempts) || t.IsZero() {
+		return
+	}
+	old := m.attempts[i].sent
+	if old.Equal(t) {
+		return
+	}
+	m.attempts[i].sent = t
+	for j, a := range m.res.Attempts {
+		if a.Equal(old) {
+			m.res.Attempts[j] = t
+			break
+		}
+	}
+	for j := range m.res.Events {
+		e := &m.res.Events[j]
+		if e.Dir == Sent && e.Flags&wire.SYN != 0 && e.Effect == EffectProbe && e.Time.Equal(old) {
+			e.Time = t
+			break
+		}
+	}
+	slices.SortStableFunc(m.res.Events, func(a, b Event) int { return a.Time.Compare(b.Time) })
+	if m.done {
+		m.derive()
+	}
+}
+
+// Attempts returns how many SYNs (or SYN-ACKs of a simultaneous open) the
+// Machine has asked to send: the numbers SentAt takes run from 1 to it.
+func (m *Machine) Attempts() int { return len(m.attempts) }
