@@ -114,6 +114,9 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if err != nil {
 		return err
 	}
+	if err := checkSource(cfg.Source, targets); err != nil {
+		return err
+	}
 	if env.Planned != nil && o.JUnit == "" && o.Mode != ModeConnect {
 		// Text, NDJSON and the JSON document stream each result out;
 		// what stays is the probe's state, about 1.7 KiB measured on a
