@@ -23,13 +23,17 @@ var errnoNames = map[syscall.Errno]string{
 	syscall.EADDRNOTAVAIL: "EADDRNOTAVAIL",
 }
 
-// ErrnoName returns the C name of e ("ECONNREFUSED"), "" for 0, and
-// "errno N" for a number this table does not know.
+// ErrnoName returns the C name of e ("ECONNREFUSED"), "" for 0: from the
+// table above, else from the system's own list (every errno of this OS,
+// "EADDRINUSE" …), else "errno N".
 func ErrnoName(e syscall.Errno) string {
 	if e == 0 {
 		return ""
 	}
 	if n, ok := errnoNames[e]; ok {
+		return n
+	}
+	if n := osErrnoName(e); n != "" {
 		return n
 	}
 	return "errno " + strconv.Itoa(int(e))
@@ -39,6 +43,11 @@ func ErrnoName(e syscall.Errno) string {
 func ErrnoByName(name string) (syscall.Errno, bool) {
 	for e, n := range errnoNames {
 		if n == name {
+			return e, true
+		}
+	}
+	for e := syscall.Errno(1); e < 4096; e++ {
+		if osErrnoName(e) == name {
 			return e, true
 		}
 	}

@@ -169,7 +169,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	}
 
 	kcfg := kconnect.Config{Profile: cfg.Profile, Interface: cfg.Interface, Source: cfg.Source,
-		SourcePort: cfg.SourcePort, TTL: o.TTL, Rate: max(cfg.Rate, 0), Concurrency: cfg.Concurrency}
+		SourcePort: cfg.SourcePort, TTL: o.TTL, Rate: max(cfg.Rate, 0), Concurrency: cfg.Concurrency, Kernel: kernelSchedule(env)}
 	mode := o.Mode
 	rounds := &rounds{
 		out:     w,
@@ -186,6 +186,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	defer rounds.prog.stop()
 
 	var runErr error
+	var notice connectNotice
 	start := time.Now()
 	for seq := 1; seq <= o.Count; seq++ {
 		if seq > 1 {
@@ -224,6 +225,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 				continue
 			}
 		}
+		notice.say(s, kcfg)
 		if err := rounds.round(ctx, num, report.ModeConnect, kconnect.New(kcfg).Run); err != nil {
 			runErr = err
 			break
