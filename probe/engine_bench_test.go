@@ -17,35 +17,33 @@ var (
 	benchRemote = netip.MustParseAddr("198.18.2.2")
 )
 
-// benchProber returns a Prober with n registered probes to benchRemote
-// ports 1..n from source port 40000, as the launch loop leaves them.
-func benchProber(tb testing.TB, n int) *Prober {
+// benchProber returns a Prober with a run of n registered probes to
+// benchRemote ports 1..n from source port 40000, as the launch loop leaves
+// them.
+func benchProber(tb testing.TB, n int) (*Prober, *runState) {
 	tb.Helper()
 	prof := Classic()
-	p, err := New(Config{Profile: prof, Options: DefaultOptions()})
+	p, err := New(Config{Profile: prof, Options: DefaultOptions(), SourcePort: 40000})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	p.probes = make(map[demuxKey]*entry, n)
-	p.slab = probeSlab{s: newSlab(n)} // as Run lays probes out
-	p.ready = make(chan struct{}, 1)
-	p.slot = make(chan struct{}, 1)
-	p.wake = make(chan struct{}, 1)
-	p.base = time.Unix(1000, 0)
+	r := &runState{p: p, ready: make(chan struct{}, 1)}
+	r.slab = probeSlab{s: newSlab(n)} // as Run lays probes out
 	ls := &linkState{ifi: net.Interface{Name: "bench0"}}
 	now := p.base
+	var acts []action
 	for i := 0; i < n; i++ {
 		pl := &planned{t: &Target{Addr: netip.AddrPortFrom(benchRemote, uint16(i+1))}, rt: &routeResult{r: rawsock.Route{Src: benchLocal}}}
-		p.cfg.SourcePort = 40000
-		e, err := p.register(pl, ls, nil)
+		e, err := r.register(pl, ls, &neighResult{})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		p.inflight++
-		e.m.Start(now)
-		p.schedule(e)
+		p.dispatch(e, e.m.Start(now), &acts)
+		acts = acts[:0]
 	}
-	return p
+	return p, r
 }
 
 // BenchmarkOnPacket is the receive path of a 65,535-probe sweep: parse an
@@ -53,7 +51,7 @@ func benchProber(tb testing.TB, n int) *Prober {
 // result on.
 func BenchmarkOnPacket(b *testing.B) {
 	const n = 65535
-	p := benchProber(b, n)
+	p, r := benchProber(b, n)
 	pkts := make([][]byte, n)
 	for i := range pkts {
 		k := tuple{local: benchLocal, remote: benchRemote, lport: 40000, rport: uint16(i + 1)}
@@ -67,14 +65,15 @@ func BenchmarkOnPacket(b *testing.B) {
 		pkts[i] = buf[:m]
 	}
 	info := rawsock.RecvInfo{Time: time.Unix(1000, 1000)}
-	var rx rxBatch
+	rx := rxBatch{send: newSender(p)}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p.onPacket(&rx, pkts[i%n], info)
-		if len(p.finished) >= 4096 {
-			clear(p.finished)
-			p.finished = p.finished[:0]
+		rx.one[0], rx.oneInfo[0] = pkts[i%n], info
+		p.onPackets(&rx, rx.one[:], rx.oneInfo[:])
+		if len(r.finished) >= 4096 {
+			clear(r.finished)
+			r.finished = r.finished[:0]
 		}
 	}
 }
@@ -83,7 +82,7 @@ func BenchmarkOnPacket(b *testing.B) {
 // heap of 65,535 probes.
 func BenchmarkTimerHeap(b *testing.B) {
 	const n = 65535
-	p := benchProber(b, n)
+	p, _ := benchProber(b, n)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -102,7 +101,7 @@ func BenchmarkInFlightMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		p := benchProber(b, n)
+		p, _ := benchProber(b, n)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/probe")

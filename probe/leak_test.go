@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/probe"
@@ -116,41 +117,44 @@ func runBatch(t *testing.T, targets []probe.Target) {
 // the runtime keeps for reuse and what earlier tests in the package left;
 // anything a probe leaks would show up twice.
 func TestNoLeaks(t *testing.T) {
-	const (
-		total = 10000
-		batch = 2000
-		// heapSlack is what the heap may grow by over the second 10,000
-		// probes: allocator noise. A leak of 52 bytes per probe (one map
-		// entry, a fraction of one Result) would exceed it.
-		heapSlack = 512 << 10
-	)
-	round := func() time.Duration {
-		start := time.Now()
-		for done := 0; done < total; done += batch {
-			runBatch(t, leakTargets(batch))
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			total = 10000
+			batch = 2000
+			// heapSlack is what the heap may grow by over the second 10,000
+			// probes: allocator noise. A leak of 52 bytes per probe (one map
+			// entry, a fraction of one Result) would exceed it.
+			heapSlack = 512 << 10
+		)
+		round := func() time.Duration {
+			start := time.Now()
+			for done := 0; done < total; done += batch {
+				runBatch(t, leakTargets(batch))
+			}
+			return time.Since(start)
 		}
-		return time.Since(start)
-	}
-	// Warm up: the runtime keeps the descriptors of ended goroutines and
-	// its semaphore waiters for reuse, and first uses of crypto/rand and
-	// timers allocate for the life of the process.
-	runBatch(t, leakTargets(batch))
-	base := settle(t, footprint{goroutines: 1 << 30})
-	took := round()
-	mid := settle(t, base)
-	round()
-	after := settle(t, base)
-	t.Logf("%d probes in %v; goroutines %d -> %d -> %d, fds %d -> %d -> %d, heap %d -> %d -> %d bytes",
-		total, took, base.goroutines, mid.goroutines, after.goroutines, base.fds, mid.fds, after.fds, base.heap, mid.heap, after.heap)
-	if after.goroutines > base.goroutines {
-		buf := make([]byte, 1<<20)
-		t.Errorf("goroutines: %d after %d probes, baseline %d\n%s", after.goroutines, 2*total, base.goroutines, buf[:runtime.Stack(buf, true)])
-	}
-	if after.fds > base.fds {
-		t.Errorf("open file descriptors: %d after %d probes, baseline %d", after.fds, 2*total, base.fds)
-	}
-	if after.heap > mid.heap+heapSlack {
-		t.Errorf("heap grew from %d to %d bytes over the second %d probes (slack %d): about %d bytes kept per probe",
-			mid.heap, after.heap, total, heapSlack, (after.heap-mid.heap)/total)
-	}
+		// Warm up: the runtime keeps the descriptors of ended goroutines and
+		// its semaphore waiters for reuse, and first uses of crypto/rand and
+		// timers allocate for the life of the process.
+		runBatch(t, leakTargets(batch))
+		base := settle(t, footprint{goroutines: 1 << 30})
+		took := round()
+		mid := settle(t, base)
+		round()
+		after := settle(t, base)
+		t.Logf("%d probes in %v; goroutines %d -> %d -> %d, fds %d -> %d -> %d, heap %d -> %d -> %d bytes",
+			total, took, base.goroutines, mid.goroutines, after.goroutines, base.fds, mid.fds, after.fds, base.heap, mid.heap, after.heap)
+		if after.goroutines > base.goroutines {
+			buf := make([]byte, 1<<20)
+			t.Errorf("goroutines: %d after %d probes, baseline %d\n%s", after.goroutines, 2*total, base.goroutines, buf[:runtime.Stack(buf, true)])
+		}
+		if after.fds > base.fds {
+			t.Errorf("open file descriptors: %d after %d probes, baseline %d", after.fds, 2*total, base.fds)
+		}
+		if after.heap > mid.heap+heapSlack {
+			t.Errorf("heap grew from %d to %d bytes over the second %d probes (slack %d): about %d bytes kept per probe",
+				mid.heap, after.heap, total, heapSlack, (after.heap-mid.heap)/total)
+		}
+
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -244,19 +245,22 @@ func TestMalformedInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := injectAt(t, tt.dst, "0/300ms", tt.craft)
-			if got.res == nil {
-				t.Fatal("no result")
-			}
-			type summary struct {
-				Outcome   probe.Outcome
-				Malformed uint64
-				Ignored   int
-			}
-			want := summary{tt.outcome, tt.malformed, 0}
-			if diff := cmp.Diff(want, summary{got.res.Outcome, got.stats.Malformed, got.res.Ignored}); diff != "" {
-				t.Errorf("(-want +got)\n%s\nevents: %+v", diff, got.res.Events)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				got := injectAt(t, tt.dst, "0/300ms", tt.craft)
+				if got.res == nil {
+					t.Fatal("no result")
+				}
+				type summary struct {
+					Outcome   probe.Outcome
+					Malformed uint64
+					Ignored   int
+				}
+				want := summary{tt.outcome, tt.malformed, 0}
+				if diff := cmp.Diff(want, summary{got.res.Outcome, got.stats.Malformed, got.res.Ignored}); diff != "" {
+					t.Errorf("(-want +got)\n%s\nevents: %+v", diff, got.res.Events)
+				}
+
+			})
 		})
 	}
 }
@@ -273,50 +277,53 @@ func TestForgeriesIgnored(t *testing.T) {
 	} {
 		t.Run(dst.String(), func(t *testing.T) {
 			t.Parallel()
-			var forged []spoof.Forgery
-			got := injectAt(t, dst, "0,200ms/1s", func(s spoof.SYN) [][]byte {
-				router := probetest.Router4
-				if s.V6() {
-					router = probetest.Router6
-				}
-				forged = spoof.Forgeries(s, router)
-				var pkts [][]byte
+			synctest.Test(t, func(t *testing.T) {
+				var forged []spoof.Forgery
+				got := injectAt(t, dst, "0,200ms/1s", func(s spoof.SYN) [][]byte {
+					router := probetest.Router4
+					if s.V6() {
+						router = probetest.Router6
+					}
+					forged = spoof.Forgeries(s, router)
+					var pkts [][]byte
+					for _, f := range forged {
+						pkts = append(pkts, f.Packet)
+					}
+					return pkts
+				})
+				var wantWhy, gotWhy []string
+				var wantRST []uint32
 				for _, f := range forged {
-					pkts = append(pkts, f.Packet)
+					if f.Why != "" {
+						wantWhy = append(wantWhy, f.Why)
+					}
+					if f.AnswerSeq != nil {
+						wantRST = append(wantRST, *f.AnswerSeq)
+					}
 				}
-				return pkts
+				var gotRST []uint32
+				for _, e := range got.res.Events {
+					if e.Effect == probe.EffectIgnored {
+						gotWhy = append(gotWhy, e.Why)
+					}
+					if e.Effect == probe.EffectAnswer {
+						gotRST = append(gotRST, e.Seq)
+					}
+				}
+				if diff := cmp.Diff(wantWhy, gotWhy); diff != "" {
+					t.Errorf("ignored events (-want +got)\n%s", diff)
+				}
+				if diff := cmp.Diff(wantRST, gotRST); diff != "" {
+					t.Errorf("RSTs answering a wrong ACK (-want +got)\n%s", diff)
+				}
+				if got.res.Outcome != probe.Open || len(got.res.Attempts) != 2 || got.res.Ignored != len(wantWhy) {
+					t.Errorf("outcome %s after %d SYNs with %d ignored, want open after 2 with %d", got.res.Outcome, len(got.res.Attempts), got.res.Ignored, len(wantWhy))
+				}
+				if got.stats.Unmatched != 1 {
+					t.Errorf("Stats().Unmatched = %d, want 1 (the ICMP quoting other ports)", got.stats.Unmatched)
+				}
+
 			})
-			var wantWhy, gotWhy []string
-			var wantRST []uint32
-			for _, f := range forged {
-				if f.Why != "" {
-					wantWhy = append(wantWhy, f.Why)
-				}
-				if f.AnswerSeq != nil {
-					wantRST = append(wantRST, *f.AnswerSeq)
-				}
-			}
-			var gotRST []uint32
-			for _, e := range got.res.Events {
-				if e.Effect == probe.EffectIgnored {
-					gotWhy = append(gotWhy, e.Why)
-				}
-				if e.Effect == probe.EffectAnswer {
-					gotRST = append(gotRST, e.Seq)
-				}
-			}
-			if diff := cmp.Diff(wantWhy, gotWhy); diff != "" {
-				t.Errorf("ignored events (-want +got)\n%s", diff)
-			}
-			if diff := cmp.Diff(wantRST, gotRST); diff != "" {
-				t.Errorf("RSTs answering a wrong ACK (-want +got)\n%s", diff)
-			}
-			if got.res.Outcome != probe.Open || len(got.res.Attempts) != 2 || got.res.Ignored != len(wantWhy) {
-				t.Errorf("outcome %s after %d SYNs with %d ignored, want open after 2 with %d", got.res.Outcome, len(got.res.Attempts), got.res.Ignored, len(wantWhy))
-			}
-			if got.stats.Unmatched != 1 {
-				t.Errorf("Stats().Unmatched = %d, want 1 (the ICMP quoting other ports)", got.stats.Unmatched)
-			}
 		})
 	}
 }

@@ -3,7 +3,6 @@ package probe
 import (
 	"net/netip"
 	"testing"
-	"time"
 	"unsafe"
 )
 
@@ -24,10 +23,11 @@ func TestSlabTake(t *testing.T) {
 				t.Fatalf("n=%d take %d: entry handed out twice", n, i)
 			}
 			seen[e] = true
-			// Fill past the slab's room: a later take must see none of it.
-			e.hidx = 7
-			e.m.Start(time.Unix(1, 0))
-			r.Events = append(r.Events, Event{}, Event{}, Event{})
+			// The first n come from the slab's memory, in order, with
+			// their Machine beside them; the rest are allocated alone.
+			if inSlab := i < n && e == &sl.s[i].e && e.m == &sl.s[i].m; inSlab != (i < n) {
+				t.Errorf("n=%d take %d: in the slab's memory %v, want %v", n, i, inSlab, i < n)
+			}
 		}
 	}
 	if got := len(newSlab(slabMax + 10)); got != slabMax {

@@ -55,28 +55,11 @@ func (e *RouteError) Error() string {
 		fam = "-6 "
 	}
 	return fmt.Sprintf("rawsock: cannot send to %s: %s (%s); check `ip %sroute get %s`",
-		e.Dst, why, errnoName(e.Errno), fam, e.Dst)
+		e.Dst, why, ErrnoName(e.Errno), fam, e.Dst)
 }
 
 // Unwrap returns Errno, so errors.Is(err, syscall.EACCES) works.
 func (e *RouteError) Unwrap() error { return e.Errno }
-
-// errnoName returns the symbolic name of the errnos this package reports.
-func errnoName(e syscall.Errno) string {
-	switch e {
-	case syscall.ENETUNREACH:
-		return "ENETUNREACH"
-	case syscall.EHOSTUNREACH:
-		return "EHOSTUNREACH"
-	case syscall.EACCES:
-		return "EACCES"
-	case syscall.EINVAL:
-		return "EINVAL"
-	case syscall.EPERM:
-		return "EPERM"
-	}
-	return e.Error()
-}
 
 // LinkConfig configures Open.
 type LinkConfig struct {

@@ -21,7 +21,9 @@
 # (0,100ms,200ms,300ms,400ms,500ms/700ms: six SYNs, so 1 % loss each way still
 # leaves ~1e-6 wrong ports per sweep), BENCH_HOLD (build the lab, print its names and wait:
 # for profiling by hand), NMAP_MIN_RATE (20000), MASSCAN_RATE (50000),
-# MASSCAN_WAIT (2: seconds masscan waits for late replies; its default is 10).
+# MASSCAN_WAIT (2: seconds masscan waits for late replies; its default is 10),
+# TCPPROBE_BASE_BIN (another tcpprobe binary, e.g. the last release: swept in
+# the same rounds as the tcpprobe-base row, for a before/after in one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,7 +63,7 @@ trap 'exit 130' INT TERM # through the EXIT trap: a held lab must not outlive ki
 
 echo "== building tcpprobe and tpbench"
 if [ -n "${TCPPROBE_BIN:-}" ]; then cp "$TCPPROBE_BIN" "$WORK/tcpprobe"; else CGO_ENABLED=0 go build -o "$WORK/tcpprobe" ./cmd/tcpprobe; fi
-go build -o "$WORK/tpbench" ./internal/bench/tpbench
+go build -o "$WORK/tpbench" ./tools/bench/tpbench
 
 echo "== building the lab ($C — $R — $S)"
 ip netns add "$C"; ip netns add "$R"; ip netns add "$S"
@@ -115,6 +117,8 @@ run_tool() {
 	reset_syns
 	t0=$(now)
 	case $name in
+	tcpprobe-base)
+		ip netns exec "$C" "$WORK/tcpprobe-base" --rate "$RATE" --schedule "$SCHEDULE" -p 1-65535 $SERVER >"$out" 2>"$out.err" || true ;;
 	tcpprobe | tcpprobe-loss)
 		# The default output: a line per port.
 		ip netns exec "$C" "$WORK/tcpprobe" --rate "$RATE" --schedule "$SCHEDULE" -p 1-65535 $SERVER >"$out" 2>"$out.err" || true ;;
@@ -147,9 +151,14 @@ summary() {
 	echo "$med $syn $worst"
 }
 
+TOOLS="tcpprobe tcpprobe-ndjson nmap masscan"
+if [ -n "${TCPPROBE_BASE_BIN:-}" ]; then
+	cp "$TCPPROBE_BASE_BIN" "$WORK/tcpprobe-base"
+	TOOLS="tcpprobe tcpprobe-base tcpprobe-ndjson nmap masscan"
+fi
 echo "== sweeping 1-65535 of $SERVER, $ROUNDS rounds per tool (open: $OPEN_PORTS)"
 for r in $(seq "$ROUNDS"); do
-	for tool in tcpprobe tcpprobe-ndjson nmap masscan; do run_tool $tool "$r"; done
+	for tool in $TOOLS; do run_tool $tool "$r"; done
 done
 
 echo "== ceiling: minimal AF_PACKET sender, 1,000,000 SYNs over c0"
@@ -163,7 +172,7 @@ for r in $(seq "$ROUNDS"); do run_tool tcpprobe-loss "$r"; done
 
 printf '\n%-16s %12s %12s %22s %s\n' tool "median wall" "SYNs/s" "right (worst round)" "tcpprobe ratio"
 read -r tp_med _ _ < <(summary tcpprobe)
-for tool in tcpprobe tcpprobe-ndjson nmap masscan tcpprobe-loss; do
+for tool in $TOOLS tcpprobe-loss; do
 	read -r med syn worst < <(summary $tool)
 	ratio=$(awk -v a="$tp_med" -v b="$med" 'BEGIN {printf "%.2f", a/b}')
 	printf '%-16s %10.3f s %12.0f %16s/65535 %s\n' "$tool" "$(awk -v m="$med" 'BEGIN {print m/1e9}')" \
@@ -172,7 +181,7 @@ done
 printf '\nceiling (minimal AF_PACKET sender over c0 → router → server): %s pkt/s with sendto, %s pkt/s with sendmmsg×64, %s pkt/s with sendmmsg×64 from two threads\n' "$CEIL1" "$CEIL64" "$CEIL64x2"
 echo
 echo "per round (wall ns, SYNs, right, wrong examples):"
-for tool in tcpprobe tcpprobe-ndjson nmap masscan tcpprobe-loss; do sed "s/^/  $tool: /" "$WORK/res.$tool"; done
+for tool in $TOOLS tcpprobe-loss; do sed "s/^/  $tool: /" "$WORK/res.$tool"; done
 bad=$(cat "$WORK"/res.tcpprobe "$WORK"/res.tcpprobe-ndjson "$WORK"/res.tcpprobe-loss | awk '$3 != 65535' | wc -l)
 if [ "$bad" != 0 ]; then
 	echo "bench-sweep: tcpprobe misclassified ports in $bad round(s)" >&2

@@ -43,8 +43,11 @@ const (
 	IPv4FlagMF         = 0x2000 // More Fragments
 	IPv4FragOffsetMask = 0x1fff // fragment offset, in 8-byte units
 
-	// ProtocolTCP is the IP protocol number of TCP.
-	ProtocolTCP = 6
+	// IP protocol numbers (IANA), as in the IPv4 protocol and IPv6 next
+	// header fields.
+	ProtocolICMP   = 1  // ICMP for IPv4
+	ProtocolTCP    = 6  // TCP
+	ProtocolICMPv6 = 58 // ICMP for IPv6
 )
 
 // Version returns the IP version nibble.

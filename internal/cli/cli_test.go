@@ -172,7 +172,7 @@ func TestBadInput(t *testing.T) {
 		{"zero --rate", "", []string{"--rate", "0", "198.18.2.2:80"}, "want a number of probes per second above 0, or max"},
 		{"word --rate", "", []string{"--rate", "fast", "198.18.2.2:80"}, "want a number of probes per second above 0, or max"},
 		{"negative --concurrency", "", []string{"--concurrency", "-1", "198.18.2.2:80"}, "must not be negative"},
-		{"--count 0", "", []string{"-c", "0", "198.18.2.2:80"}, "want 1 or more"},
+		{"--count -1", "", []string{"-c", "-1", "198.18.2.2:80"}, "want 1 or more, or 0 to probe until interrupted"},
 		{"--interval without -c", "", []string{"--interval", "2s", "198.18.2.2:80"}, "add -c N"},
 		{"bad --order", "", []string{"--order", "random", "198.18.2.2:80"}, "want input or finish"},
 		{"bad --mode", "", []string{"--mode", "magic", "198.18.2.2:80"}, "want raw, connect or auto"},
@@ -490,6 +490,54 @@ func TestCount(t *testing.T) {
 	}
 }
 
+// TestRoundsOverlap: round k starts (k-1)·interval after the first even
+// while a dead target holds earlier rounds open (issue 12): the live
+// target's SYNs leave 100 ms apart, not one give-up time apart.
+func TestRoundsOverlap(t *testing.T) {
+	n, env := fake()
+	open, silent := tgt(probetest.Server4, probetest.PortOpen), tgt(probetest.Server4, probetest.PortSilent)
+	got := runCmd(t, env, "", "-c", "4", "--interval", "100ms", "--schedule", "0/500ms", "--json", silent, open)
+	var doc report.Document
+	if err := json.Unmarshal([]byte(got.stdout), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, got.stdout)
+	}
+	if len(doc.Results) != 8 || got.code != ExitUnmet {
+		t.Fatalf("exit %d, %d results, want 1 and 8:\n%s", got.code, len(doc.Results), got.stdout)
+	}
+	var starts []time.Time
+	for _, s := range n.Sent() {
+		if s.Seg.DstPort == probetest.PortOpen && s.Seg.Flags == 0x02 {
+			starts = append(starts, s.Time)
+		}
+	}
+	if len(starts) != 4 {
+		t.Fatalf("%d SYNs to the open port, want 4", len(starts))
+	}
+	for i := 1; i < len(starts); i++ {
+		if gap := starts[i].Sub(starts[0]); gap < time.Duration(i)*100*time.Millisecond-30*time.Millisecond || gap > time.Duration(i)*100*time.Millisecond+30*time.Millisecond {
+			t.Errorf("round %d started %v after the first, want %v ± 30ms", i+1, gap, time.Duration(i)*100*time.Millisecond)
+		}
+	}
+}
+
+// TestCountForever: -c 0 probes round after round until interrupted, then
+// prints the summary.
+func TestCountForever(t *testing.T) {
+	_, env := fake()
+	open := tgt(probetest.Server4, probetest.PortOpen)
+	ctx, cancel := context.WithCancel(context.Background()) // as SIGINT does
+	defer cancel()
+	time.AfterFunc(350*time.Millisecond, cancel)
+	got := runCtx(ctx, env, "", false, "-c", "0", "--interval", "100ms", open)
+	if got.code != ExitInterrupted {
+		t.Errorf("exit %d, want %d; stderr %s", got.code, ExitInterrupted, got.stderr)
+	}
+	rounds := strings.Count(got.stdout, " open ")
+	if rounds < 3 || rounds > 5 || !strings.Contains(got.stdout, "--- "+open+" ---") || !strings.Contains(got.stdout, "seq=3 ") {
+		t.Errorf("want 3 to 5 rounds (seq=1…) and a summary:\n%s", got.stdout)
+	}
+}
+
 // deniedNet is a host without CAP_NET_RAW: routes work, raw links do not.
 type deniedNet struct{ *probetest.Network }
 
@@ -589,7 +637,8 @@ func TestInterrupted(t *testing.T) {
 }
 
 // TestProgress: a long run on a terminal shows progress on stderr and
-// clears it; not on a pipe.
+// clears it; not on a pipe. It counts decided probes: the open target's
+// result waits behind the silent one's (input order), yet counts at once.
 func TestProgress(t *testing.T) {
 	args := []string{"--schedule", "0/600ms", tgt(probetest.Server4, probetest.PortSilent), tgt(probetest.Server4, probetest.PortOpen)}
 	for _, tty := range []bool{true, false} {
@@ -598,7 +647,7 @@ func TestProgress(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		got := runCtx(ctx, env, "", tty, args...)
 		cancel()
-		shown := strings.Contains(got.stderr, "probes done")
+		shown := strings.Contains(got.stderr, "1 of 2 probes decided")
 		if shown != tty {
 			t.Errorf("tty=%v: progress shown=%v; stderr %q", tty, shown, got.stderr)
 		}

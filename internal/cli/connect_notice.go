@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/tcpprobe/tcpprobe/internal/kconnect"
 	"github.com/tcpprobe/tcpprobe/probe"
@@ -10,16 +11,18 @@ import (
 // connectNotice tells once per run, on stderr, what of the profile the
 // kernel's connect(2) cannot apply (its SYN offsets, ICMP policy, errno
 // table): the results would otherwise claim a profile they did not follow.
-type connectNotice struct{ said bool }
+// Rounds run concurrently: say is safe for concurrent use.
+type connectNotice struct{ once sync.Once }
 
 func (n *connectNotice) say(s Streams, cfg kconnect.Config) {
-	if n.said || s.Err == nil {
-		return
-	}
-	n.said = true
-	for _, m := range kconnect.Notices(cfg) {
-		fmt.Fprintf(s.Err, "tcpprobe: notice: %s\n", m)
-	}
+	n.once.Do(func() {
+		if s.Err == nil {
+			return
+		}
+		for _, m := range kconnect.Notices(cfg) {
+			fmt.Fprintf(s.Err, "tcpprobe: notice: %s\n", m)
+		}
+	})
 }
 
 // kernelSchedule is this host's own connect(2) SYN schedule, from the

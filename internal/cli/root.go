@@ -83,12 +83,8 @@ const (
 	OrderFinish = "finish"
 )
 
-// Main runs tcpprobe with args and returns the exit code.
-func Main(ctx context.Context, args []string, s Streams) int {
-	return MainEnv(ctx, args, s, Env{})
-}
-
-// MainEnv is Main with the environment injected.
+// MainEnv runs tcpprobe with args in the environment env and returns the
+// exit code.
 func MainEnv(ctx context.Context, args []string, s Streams, env Env) int {
 	report.Version = version()
 	cmd := NewRootCmd(ctx, s, env)
@@ -186,7 +182,7 @@ func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	f.BoolVar(&o.AllAddrs, "all-addresses", false, "probe every address a name resolves to (default: the first)")
 	f.StringVar(&o.Rate, "rate", "max", "start at most N new probes per second, or max: as fast as every reply is still caught (the window of probes in flight shrinks when the kernel drops replies)")
 	f.IntVar(&o.Concurrency, "concurrency", 0, "probes in flight at once (0: no limit)")
-	f.IntVarP(&o.Count, "count", "c", 1, "probe every target this many times, each a fresh connection attempt, and print a summary")
+	f.IntVarP(&o.Count, "count", "c", 1, "probe every target this many times (0: until interrupted), each a fresh connection attempt, round k starting (k-1)·--interval after the first, and print a summary")
 	f.DurationVar(&o.Interval, "interval", time.Second, "with -c: time between the starts of two rounds")
 	f.BoolVar(&o.KeepPrivs, "keep-privileges", false, "keep root and capabilities for the whole run (default: once its sockets are open, tcpprobe switches to the sudo user or nobody and drops every capability)")
 	f.StringVar(&o.Mode, "mode", ModeAuto, "how to probe: raw (own SYNs, needs CAP_NET_RAW), connect (the kernel's connect(2)), or auto (raw, else connect with a notice)")
@@ -241,10 +237,10 @@ func (o *Options) config(env Env) (probe.Config, error) {
 	if o.Mode == ModeConnect && (o.ICMP != "" || o.NoOptions) {
 		return cfg, usagef("--icmp and --no-options shape raw SYNs; --mode connect leaves them to the kernel: drop them or use --mode raw")
 	}
-	if o.Count < 1 {
-		return cfg, usagef("--count %d: want 1 or more", o.Count)
+	if o.Count < 0 {
+		return cfg, usagef("--count %d: want 1 or more, or 0 to probe until interrupted", o.Count)
 	}
-	if o.Count > 1 && o.SourcePort != 0 {
+	if o.Count != 1 && o.SourcePort != 0 {
 		return cfg, usagef("--source-port with -c %d would reuse one 4-tuple in every round: drop --source-port or -c", o.Count)
 	}
 	if o.Interval <= 0 {

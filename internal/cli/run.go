@@ -117,7 +117,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if err := checkSource(cfg.Source, targets); err != nil {
 		return err
 	}
-	if env.Planned != nil && o.JUnit == "" && o.Mode != ModeConnect {
+	if env.Planned != nil && o.JUnit == "" && o.Mode != ModeConnect && o.Count > 0 {
 		// Text, NDJSON and the JSON document stream each result out;
 		// what stays is the probe's state, about 1.7 KiB measured on a
 		// 65,535-port sweep. JUnit holds every result, and connect(2)
@@ -176,61 +176,119 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		order:   order,
 		targets: targets,
 		prog:    newProgress(s, env, len(targets)*o.Count),
-		sum:     o.Count > 1,
+		sum:     o.Count != 1,
 	}
 	cfg.Drained = rounds.flush
+	// Round k starts (k-1)·interval after the first, whatever earlier
+	// rounds still wait for: rounds overlap on one Prober (each probe has
+	// its own port and ISS), so one dead target does not stretch the
+	// others' rounds. A round after the first starts only once the first
+	// settled the mode: raw sockets ready (Config.Ready, before its first
+	// SYN), or the first round fell back to connect(2).
+	settled := make(chan struct{})
+	var (
+		settleOnce sync.Once
+		start      time.Time // when the first round's first SYN was about to leave
+	)
+	settle := func() {
+		settleOnce.Do(func() {
+			start = time.Now()
+			close(settled)
+		})
+	}
+	ready := cfg.Ready
+	cfg.Ready = func() error {
+		settle()
+		if ready != nil {
+			return ready()
+		}
+		return nil
+	}
 	// One Prober for every round: its links, opened before privilege is
 	// dropped, serve them all.
 	pr, _ := probe.New(cfg)
 	defer pr.Close()
 	defer rounds.prog.stop()
 
-	var runErr error
-	var notice connectNotice
-	start := time.Now()
-	for seq := 1; seq <= o.Count; seq++ {
-		if seq > 1 {
-			wait := time.Until(start.Add(time.Duration(seq-1) * o.Interval))
-			if wait > 0 {
-				select {
-				case <-time.After(wait):
-				case <-ctx.Done():
-				}
-			}
-			if ctx.Err() != nil {
-				runErr = ctx.Err()
-				break
-			}
+	var (
+		errMu  sync.Mutex
+		runErr error // the first round's error that ends the run
+		wg     sync.WaitGroup
+		notice connectNotice // once per run, whichever round falls back
+	)
+	fail := func(err error) {
+		errMu.Lock()
+		defer errMu.Unlock()
+		if runErr == nil {
+			runErr = err
+		}
+	}
+	failed := func() bool {
+		errMu.Lock()
+		defer errMu.Unlock()
+		return runErr != nil
+	}
+	// round probes every target once; only the first round may change
+	// mode (before it sent anything).
+	round := func(seq int) {
+		defer wg.Done()
+		if seq == 1 {
+			defer settle() // it ended before its first SYN
 		}
 		num := 0
-		if o.Count > 1 {
+		if o.Count != 1 {
 			num = seq
 		}
 		if mode != ModeConnect {
 			err := rounds.round(ctx, num, report.ModeRaw, pr.Run)
 			var ee *probe.EnvError
-			if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && errors.Is(err, os.ErrPermission) {
+			fallback := seq == 1 && mode == ModeAuto && errors.As(err, &ee) && rounds.none()
+			switch {
+			case fallback && errors.Is(err, os.ErrPermission):
 				fmt.Fprintf(s.Err, "tcpprobe: notice: raw sockets are not allowed (%v); using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline. For raw probing run as root or: sudo setcap cap_net_raw+ep \"$(command -v tcpprobe)\"\n", ee.Err)
-				mode = ModeConnect
-				unplanned(env)
-			} else if mode == ModeAuto && rounds.emitted == 0 && errors.As(err, &ee) && ee.Fallback {
+			case fallback && ee.Fallback:
 				fmt.Fprintf(s.Err, "tcpprobe: notice: %v; using the kernel's connect(2) instead (--mode connect): same outcomes, no packet timeline\n", ee.Err)
-				mode = ModeConnect
-				unplanned(env)
-			} else {
+			default:
 				if err != nil {
-					runErr = err
-					break
+					fail(err)
 				}
-				continue
+				return
 			}
+			mode = ModeConnect
+			unplanned(env)
+		}
+		if seq == 1 {
+			settle() // connect(2) rounds need nothing settled
 		}
 		notice.say(s, kcfg)
 		if err := rounds.round(ctx, num, report.ModeConnect, kconnect.New(kcfg).Run); err != nil {
-			runErr = err
-			break
+			fail(err)
 		}
 	}
+	for seq := 1; o.Count == 0 || seq <= o.Count; seq++ {
+		if seq > 1 {
+			select {
+			case <-settled:
+			case <-ctx.Done():
+			}
+			t := time.NewTimer(time.Until(start.Add(time.Duration(seq-1) * o.Interval)))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			fail(ctx.Err())
+			break
+		}
+		if failed() {
+			break
+		}
+		wg.Add(1)
+		go round(seq)
+	}
+	wg.Wait()
 	rounds.prog.stop()
 	if rounds.rawRounds > 0 {
 		st := report.StatsFrom(pr.Stats())
@@ -240,7 +298,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		warnStats(s, st)
 	}
 	var werr error
-	if o.Count > 1 && rounds.emitted > 0 {
+	if o.Count != 1 && rounds.emitted > 0 {
 		werr = w.Summarize(rounds.sums.Summaries())
 	}
 	if err := w.Close(); err != nil && werr == nil {
@@ -273,16 +331,32 @@ type rounds struct {
 	targets []probe.Target
 	prog    *progress
 	sum     bool // keep per-target summaries (-c N): only then worth a map
-	sums    report.Summarizer
 
+	// mu guards what follows: rounds overlap, each emitting from its own
+	// Run's goroutine.
+	mu        sync.Mutex
+	sums      report.Summarizer
 	emitted   int
 	unmet     int
 	werr      error
 	rawRounds int // rounds probed with raw sockets
 }
 
+// none reports whether no result was written yet.
+func (r *rounds) none() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.emitted == 0
+}
+
 // flush writes out what the writer buffers; the first error is kept.
 func (r *rounds) flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushLocked()
+}
+
+func (r *rounds) flushLocked() {
 	if err := report.Flush(r.out); err != nil && r.werr == nil {
 		r.werr = err
 	}
@@ -311,7 +385,9 @@ func warnStats(s Streams, st report.Stats) {
 // round probes every target once with fn.
 func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) error {
 	if mode == report.ModeRaw {
+		r.mu.Lock()
 		r.rawRounds++
+		r.mu.Unlock()
 	}
 	// Input order holds results back until their predecessors are out
 	// (a result's Index is its target's place); finish order (--ndjson's
@@ -322,6 +398,8 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 	}
 	next := 0
 	write := func(res *probe.Result) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		r.emitted++
 		if !report.Met(res) {
 			r.unmet++
@@ -329,16 +407,17 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 		if r.sum {
 			r.sums.Add(res)
 		}
-		r.prog.done(func() {
+		r.prog.print(func() {
 			if err := r.out.Write(report.Entry{Result: res, Seq: seq, Mode: mode}); err != nil && r.werr == nil {
 				r.werr = err
 			}
 		})
 		if mode == report.ModeConnect { // kconnect has no Drained hook
-			r.flush()
+			r.flushLocked()
 		}
 	}
 	err := fn(ctx, r.targets, func(res *probe.Result) {
+		r.prog.decided()
 		if r.order == OrderFinish {
 			write(res)
 			return
@@ -398,7 +477,11 @@ func newProgress(s Streams, env Env, total int) *progress {
 		defer t.Stop()
 		for {
 			p.mu.Lock()
-			fmt.Fprintf(p.s.Err, "\r\033[Ktcpprobe: %d of %d probes done", p.n, p.total)
+			if p.total > 0 {
+				fmt.Fprintf(p.s.Err, "\r\033[Ktcpprobe: %d of %d probes decided", p.n, p.total)
+			} else {
+				fmt.Fprintf(p.s.Err, "\r\033[Ktcpprobe: %d probes decided", p.n)
+			}
 			p.shown = true
 			p.mu.Unlock()
 			select {
@@ -411,11 +494,18 @@ func newProgress(s Streams, env Env, total int) *progress {
 	return p
 }
 
-// done counts one result and runs print with the progress line cleared.
-func (p *progress) done(print func()) {
+// decided counts one decided probe, whether or not its result is out yet
+// (input order holds results back until their predecessors are decided).
+func (p *progress) decided() {
+	p.mu.Lock()
+	p.n++
+	p.mu.Unlock()
+}
+
+// print runs print with the progress line cleared.
+func (p *progress) print(print func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.n++
 	p.clear()
 	print()
 }

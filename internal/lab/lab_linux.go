@@ -272,22 +272,22 @@ func (l *Lab) routerLines() []string {
 		"link set " + RouterIfS + " up",
 		"link set " + DelayIf + " addrgenmode none",
 		"link set " + DelayIf + " up",
-		"addr add 198.18.1.1/24 dev " + RouterIfC,
-		"addr add fd00:1::1/64 dev " + RouterIfC + " nodad",
-		"addr add 198.18.2.1/24 dev " + RouterIfS,
-		"addr add fd00:2::1/64 dev " + RouterIfS + " nodad",
-		"route add unreachable 198.18.10.0/24",
-		"route add prohibit 198.18.11.0/24",
-		"route add blackhole 198.18.12.0/24",
-		"route add unreachable fd00:10::/64",
-		"route add prohibit fd00:11::/64",
-		"route add blackhole fd00:12::/64",
+		"addr add " + IfAddr(RouterV4C) + " dev " + RouterIfC,
+		"addr add " + IfAddr(RouterV6C) + " dev " + RouterIfC + " nodad",
+		"addr add " + IfAddr(RouterV4S) + " dev " + RouterIfS,
+		"addr add " + IfAddr(RouterV6S) + " dev " + RouterIfS + " nodad",
+		"route add unreachable " + Net(RouterUnreachV4).String(),
+		"route add prohibit " + Net(RouterProhibitV4).String(),
+		"route add blackhole " + Net(RouterBlackholeV4).String(),
+		"route add unreachable " + Net(RouterUnreachV6).String(),
+		"route add prohibit " + Net(RouterProhibitV6).String(),
+		"route add blackhole " + Net(RouterBlackholeV6).String(),
 		// The delayer: client-to-server packets for PortDelay, and the router's own
 		// ICMP towards the client, go through the TUN device and come back later.
-		"route add 0.0.0.0/0 dev " + DelayIf + " src 198.18.1.1 table " + delayTable,
-		"route add ::/0 dev " + DelayIf + " src fd00:1::1 table " + delayTable,
+		"route add 0.0.0.0/0 dev " + DelayIf + " src " + RouterV4C.String() + " table " + delayTable,
+		"route add ::/0 dev " + DelayIf + " src " + RouterV6C.String() + " table " + delayTable,
 		fmt.Sprintf("rule add pref 100 iif %s ipproto 6 dport %d lookup %s", RouterIfC, PortDelay, delayTable),
-		"rule add pref 101 to 198.18.1.0/24 iif lo ipproto 1 lookup " + delayTable,
+		"rule add pref 101 to " + Net(ClientV4).String() + " iif lo ipproto 1 lookup " + delayTable,
 		// The router's own neighbours stay resolved for the life of the lab.
 		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud permanent", ClientV4, ClientMAC, RouterIfC),
 		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud permanent", ClientV6, ClientMAC, RouterIfC),
@@ -302,7 +302,7 @@ func (l *Lab) routerLines() []string {
 func routerRules6() []string {
 	return []string{
 		fmt.Sprintf("rule add pref 100 iif %s ipproto 6 dport %d lookup %s", RouterIfC, PortDelay, delayTable),
-		"rule add pref 101 to fd00:1::/64 iif lo ipproto 58 lookup " + delayTable,
+		"rule add pref 101 to " + Net(ClientV6).String() + " iif lo ipproto 58 lookup " + delayTable,
 	}
 }
 
@@ -310,21 +310,24 @@ func clientLines() []string {
 	lines := []string{
 		"link set lo up",
 		"link set " + ClientIf + " up",
-		"addr add 198.18.1.2/24 dev " + ClientIf,
-		"addr add fd00:1::2/64 dev " + ClientIf + " nodad",
+		"addr add " + IfAddr(ClientV4) + " dev " + ClientIf,
+		"addr add " + IfAddr(ClientV6) + " dev " + ClientIf + " nodad",
 	}
-	for _, n := range []int{2, 10, 11, 12, 13} {
-		lines = append(lines,
-			fmt.Sprintf("route add 198.18.%d.0/24 via 198.18.1.1 dev %s", n, ClientIf),
-			fmt.Sprintf("route add fd00:%d::/64 via fd00:1::1 dev %s", n, ClientIf))
+	// Everything behind the router: the server's link and the router's
+	// special routes.
+	for _, dst := range []netip.Addr{ServerV4, RouterUnreachV4, RouterProhibitV4, RouterBlackholeV4, RouterNoRouteV4} {
+		lines = append(lines, fmt.Sprintf("route add %s via %s dev %s", Net(dst), RouterV4C, ClientIf))
+	}
+	for _, dst := range []netip.Addr{ServerV6, RouterUnreachV6, RouterProhibitV6, RouterBlackholeV6, RouterNoRouteV6} {
+		lines = append(lines, fmt.Sprintf("route add %s via %s dev %s", Net(dst), RouterV6C, ClientIf))
 	}
 	return append(lines,
-		"route add unreachable 198.18.20.0/24",
-		"route add prohibit 198.18.21.0/24",
-		"route add blackhole 198.18.22.0/24",
-		"route add unreachable fd00:20::/64",
-		"route add prohibit fd00:21::/64",
-		"route add blackhole fd00:22::/64",
+		"route add unreachable "+Net(ClientUnreachV4).String(),
+		"route add prohibit "+Net(ClientProhibitV4).String(),
+		"route add blackhole "+Net(ClientBlackholeV4).String(),
+		"route add unreachable "+Net(ClientUnreachV6).String(),
+		"route add prohibit "+Net(ClientProhibitV6).String(),
+		"route add blackhole "+Net(ClientBlackholeV6).String(),
 		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud reachable", RouterV4C, RouterMACC, ClientIf),
 		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud reachable", RouterV6C, RouterMACC, ClientIf),
 	)
@@ -334,10 +337,10 @@ func serverLines() []string {
 	return []string{
 		"link set lo up",
 		"link set " + ServerIf + " up",
-		"addr add 198.18.2.2/24 dev " + ServerIf,
-		"addr add fd00:2::2/64 dev " + ServerIf + " nodad",
-		"route add 198.18.1.0/24 via 198.18.2.1 dev " + ServerIf,
-		"route add fd00:1::/64 via fd00:2::1 dev " + ServerIf,
+		"addr add " + IfAddr(ServerV4) + " dev " + ServerIf,
+		"addr add " + IfAddr(ServerV6) + " dev " + ServerIf + " nodad",
+		fmt.Sprintf("route add %s via %s dev %s", Net(ClientV4), RouterV4S, ServerIf),
+		fmt.Sprintf("route add %s via %s dev %s", Net(ClientV6), RouterV6S, ServerIf),
 		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud reachable", RouterV4S, RouterMACS, ServerIf),
 		fmt.Sprintf("neigh replace %s lladdr %s dev %s nud reachable", RouterV6S, RouterMACS, ServerIf),
 	}

@@ -36,6 +36,26 @@ var (
 	ServerV6  = netip.MustParseAddr("fd00:2::2")
 )
 
+// Bits of the plan's prefixes: each link and each special route is a /24 in
+// IPv4 and a /64 in IPv6 around the addresses above.
+const (
+	PrefixBitsV4 = 24
+	PrefixBitsV6 = 64
+)
+
+// Net returns the plan's prefix around a, as ip(8) writes it: the /24 or
+// /64 that holds it.
+func Net(a netip.Addr) netip.Prefix {
+	bits := PrefixBitsV4
+	if a.Is6() {
+		bits = PrefixBitsV6
+	}
+	return netip.PrefixFrom(a, bits).Masked()
+}
+
+// IfAddr returns a with the plan's prefix length, for `ip addr add`.
+func IfAddr(a netip.Addr) string { return netip.PrefixFrom(a, Net(a).Bits()).String() }
+
 // On-link addresses nobody answers for: neighbour resolution fails at the router
 // (ICMP host / address unreachable after ≈3 s) or at the client (decided locally).
 var (

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/tcpprobe/tcpprobe/internal/lab"
 	"github.com/tcpprobe/tcpprobe/report"
 )
 
@@ -23,17 +25,19 @@ type Case struct {
 
 // Cases are the outcome classes the self-test runs, in the order printed.
 var Cases = []Case{
-	{"open", "ipv4", "198.18.2.2:80", "open", ""},
-	{"refused", "ipv4", "198.18.2.2:81", "refused", "ECONNREFUSED"},
-	{"unreachable", "ipv4", "198.18.2.2:85", "unreachable", "EHOSTUNREACH"},
-	{"timeout", "ipv4", "198.18.2.2:87", "timeout", "ETIMEDOUT"},
-	{"local-error", "ipv4", "198.18.20.1:80", "local-error", "EHOSTUNREACH"},
-	{"open", "ipv6", "[fd00:2::2]:80", "open", ""},
-	{"refused", "ipv6", "[fd00:2::2]:81", "refused", "ECONNREFUSED"},
-	{"unreachable", "ipv6", "[fd00:2::2]:85", "unreachable", "EHOSTUNREACH"},
-	{"timeout", "ipv6", "[fd00:2::2]:87", "timeout", "ETIMEDOUT"},
-	{"local-error", "ipv6", "[fd00:20::1]:80", "local-error", "EHOSTUNREACH"},
+	{"open", "ipv4", hostPort(lab.ServerV4, lab.PortOpen), "open", ""},
+	{"refused", "ipv4", hostPort(lab.ServerV4, lab.PortClosed), "refused", "ECONNREFUSED"},
+	{"unreachable", "ipv4", hostPort(lab.ServerV4, lab.PortRejectHost), "unreachable", "EHOSTUNREACH"},
+	{"timeout", "ipv4", hostPort(lab.ServerV4, lab.PortDrop), "timeout", "ETIMEDOUT"},
+	{"local-error", "ipv4", hostPort(lab.ClientUnreachV4, lab.PortOpen), "local-error", "EHOSTUNREACH"},
+	{"open", "ipv6", hostPort(lab.ServerV6, lab.PortOpen), "open", ""},
+	{"refused", "ipv6", hostPort(lab.ServerV6, lab.PortClosed), "refused", "ECONNREFUSED"},
+	{"unreachable", "ipv6", hostPort(lab.ServerV6, lab.PortRejectHost), "unreachable", "EHOSTUNREACH"},
+	{"timeout", "ipv6", hostPort(lab.ServerV6, lab.PortDrop), "timeout", "ETIMEDOUT"},
+	{"local-error", "ipv6", hostPort(lab.ClientUnreachV6, lab.PortOpen), "local-error", "EHOSTUNREACH"},
 }
+
+func hostPort(a netip.Addr, port uint16) string { return netip.AddrPortFrom(a, port).String() }
 
 // ProbeArgs are the arguments the re-executed tcpprobe gets before the
 // targets: JSON out, and a short schedule so the timeout class takes

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 
 	"github.com/tcpprobe/tcpprobe/probe"
-	"github.com/tcpprobe/tcpprobe/probe/probetest"
 	"github.com/tcpprobe/tcpprobe/wire"
 )
 
@@ -70,9 +69,9 @@ func (s SYN) Reply(flags wire.Flags, seq, ack uint32) []byte {
 // edited copy of it), checksums correct.
 func (s SYN) PortUnreachable(from netip.Addr, quote []byte) []byte {
 	if s.V6() {
-		return probetest.ICMPError(from, s.IP.Src, true, 1, 4, quote)
+		return ICMPError(from, s.IP.Src, true, 1, 4, quote)
 	}
-	return probetest.ICMPError(from, s.IP.Src, false, 3, 3, quote)
+	return ICMPError(from, s.IP.Src, false, 3, 3, quote)
 }
 
 // Quote returns a copy of the SYN's packet to edit and quote.

@@ -8,13 +8,16 @@ package probetest
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/tcpprobe/tcpprobe/internal/spoof"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/rawsock"
 	"github.com/tcpprobe/tcpprobe/wire"
@@ -174,7 +177,13 @@ func (n *Network) HeldPorts() int {
 
 // OpenLink returns a fake link whose peer answers by port.
 func (n *Network) OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (probe.Link, error) {
-	l := &Link{net: n, cfg: cfg, in: make(chan []byte, 1024), done: make(chan struct{})}
+	// Like a real link, a fake one holds a descriptor until Close, so a
+	// test can see a link that was never closed.
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("fake link: %w", err)
+	}
+	l := &Link{net: n, cfg: cfg, in: make(chan []byte, 1024), done: make(chan struct{}), fds: [2]*os.File{r, w}}
 	n.mu.Lock()
 	n.links = append(n.links, l)
 	n.mu.Unlock()
@@ -207,6 +216,7 @@ type Link struct {
 	in   chan []byte
 	done chan struct{}
 	once sync.Once
+	fds  [2]*os.File // a pipe held open until Close
 }
 
 // WriteIP hands the packet to the peer, which may answer later.
@@ -279,11 +289,11 @@ func answer(ip wire.IPInfo, syn wire.Segment, nth int, quote []byte) []reply {
 		}
 		return b[:n]
 	}
-	unreach := func(code uint8) []byte { return ICMPError(router, ip.Src, ip.Version == 6, 3, code, quote) }
+	unreach := func(code uint8) []byte { return spoof.ICMPError(router, ip.Src, ip.Version == 6, 3, code, quote) }
 	if ip.Version == 6 {
 		unreach = func(code uint8) []byte {
 			c := map[uint8]uint8{3: 4, 1: 3, 0: 0}[code]
-			return ICMPError(router, ip.Src, true, 1, c, quote)
+			return spoof.ICMPError(router, ip.Src, true, 1, c, quote)
 		}
 	}
 	switch syn.DstPort {
@@ -313,7 +323,7 @@ func answer(ip wire.IPInfo, syn wire.Segment, nth int, quote []byte) []reply {
 		setSeq(bad, ip.Version == 6, syn.Seq+1)
 		return []reply{
 			{pkt: tcp(wire.RST, syn.Seq+1, 0)},
-			{pkt: ICMPError(router, ip.Src, ip.Version == 6, map[bool]uint8{false: 3, true: 1}[ip.Version == 6], 0, bad)},
+			{pkt: spoof.ICMPError(router, ip.Src, ip.Version == 6, map[bool]uint8{false: 3, true: 1}[ip.Version == 6], 0, bad)},
 			{pkt: tcp(wire.RST|wire.ACK, 0, syn.Seq+1), delay: 30 * time.Millisecond},
 		}
 	}
@@ -327,41 +337,6 @@ func setSeq(pkt []byte, v6 bool, seq uint32) {
 		off = 40
 	}
 	binary.BigEndian.PutUint32(pkt[off+4:], seq)
-}
-
-// ICMPError builds an IP packet from src to dst carrying an ICMP (v6:
-// ICMPv6) error of type typ and code quoting quote, checksums included.
-func ICMPError(src, dst netip.Addr, v6 bool, typ, code uint8, quote []byte) []byte {
-	if len(quote) > 48+20 {
-		quote = quote[:48+20]
-	}
-	msg := make([]byte, 8+len(quote))
-	msg[0], msg[1] = typ, code
-	copy(msg[8:], quote)
-	var pkt []byte
-	if v6 {
-		binary.BigEndian.PutUint16(msg[2:], wire.Fold(wire.Sum(msg, wire.PseudoHeaderSum(src, dst, 58, len(msg)))))
-		pkt = make([]byte, 40+len(msg))
-		pkt[0] = 6 << 4
-		binary.BigEndian.PutUint16(pkt[4:], uint16(len(msg)))
-		pkt[6], pkt[7] = 58, 64
-		s, d := src.As16(), dst.As16()
-		copy(pkt[8:], s[:])
-		copy(pkt[24:], d[:])
-		copy(pkt[40:], msg)
-		return pkt
-	}
-	binary.BigEndian.PutUint16(msg[2:], wire.Fold(wire.Sum(msg, 0)))
-	pkt = make([]byte, 20+len(msg))
-	pkt[0] = 0x45
-	binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
-	pkt[8], pkt[9] = 64, 1
-	s, d := src.As4(), dst.As4()
-	copy(pkt[12:], s[:])
-	copy(pkt[16:], d[:])
-	binary.BigEndian.PutUint16(pkt[10:], wire.Fold(wire.Sum(pkt[:20], 0)))
-	copy(pkt[20:], msg)
-	return pkt
 }
 
 // Receive delivers the peer's answers until ctx is done or Close.
@@ -380,6 +355,10 @@ func (l *Link) Receive(ctx context.Context, fn func(pkt []byte, info rawsock.Rec
 
 // Close stops the link.
 func (l *Link) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
+	var err error
+	l.once.Do(func() {
+		close(l.done)
+		err = errors.Join(l.fds[0].Close(), l.fds[1].Close())
+	})
+	return err
 }

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/tcpprobe/tcpprobe/internal/bench"
+	"github.com/tcpprobe/tcpprobe/tools/bench"
 )
 
 func main() {

@@ -1,0 +1,105 @@
+package probe
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/tcpprobe/tcpprobe/wire"
+)
+
+// entry is one registered probe. Its Machine and scheduling fields are
+// protected by p.mu; key, link and mac are fixed at registration and may be
+// read without it.
+type entry struct {
+	m        *Machine
+	run      *runState
+	key      tuple
+	link     *linkState
+	due      int64  // deadline, nanoseconds after Prober.base
+	dropsAt  uint64 // link drops when the probe (re)started
+	hidx     int32  // index in the timer heap, -1 when not in it
+	mac      [6]byte
+	hasMAC   bool  // mac is set (not on links without a link layer)
+	reprobes uint8 // times run again because replies were dropped
+}
+
+// nextHop returns the probe's next-hop hardware address, nil if none.
+func (e *entry) nextHop() net.HardwareAddr {
+	if !e.hasMAC {
+		return nil
+	}
+	return e.mac[:]
+}
+
+// maxReprobes is how often a probe that timed out while the kernel dropped
+// replies is run again before its timeout stands (with a note).
+const maxReprobes = 2
+
+// WhyReceiveDrops is the Why of the event added to a result that timed out
+// while the kernel was dropping received packets: its answer may be lost.
+const WhyReceiveDrops = "receive-drops"
+
+// dispatch acts on what e's Machine asked for after one step: the one
+// place that turns an Output into timers, sends and a finished probe, for
+// the launch, the receive path and the timers alike. Sends are appended to
+// acts for the caller to transmit once it has released p.mu; a probe whose
+// deciding step also sends is finished after those sends left. p.mu is
+// held.
+func (p *Prober) dispatch(e *entry, out Output, acts *[]action) {
+	if out.Done {
+		p.unschedule(e)
+	} else {
+		p.schedule(e)
+	}
+	switch {
+	case out.Done && !out.SendSYN && !out.SendRST:
+		p.finish(e, acts)
+	case out.SendSYN && out.SendRST:
+		*acts = append(*acts,
+			action{e: e, flags: wire.SYN, seq: e.m.ISS(), deciding: out.Done},
+			action{e: e, flags: wire.RST, seq: out.RSTSeq, deciding: out.Done, finish: out.Done})
+	case out.SendSYN:
+		*acts = append(*acts, action{e: e, flags: wire.SYN, seq: e.m.ISS(), deciding: out.Done, finish: out.Done})
+	case out.SendRST:
+		*acts = append(*acts, action{e: e, flags: wire.RST, seq: out.RSTSeq, deciding: out.Done, finish: out.Done})
+	}
+}
+
+// finish hands a decided probe's result to its run, or, when the probe
+// gave up while the kernel dropped received packets (its answer may be
+// among them), runs it again with a new ISS, appending its first SYN to
+// acts. p.mu is held.
+func (p *Prober) finish(e *entry, acts *[]action) {
+	res := e.m.Result()
+	if res.Reason == ReasonTimeout || res.Soft {
+		if drops := e.link.drops.Load(); drops > e.dropsAt {
+			if e.reprobes < maxReprobes {
+				e.reprobes++
+				p.stats.Reprobed++
+				local := netip.AddrPortFrom(e.key.local, e.key.lport)
+				m := NewMachine(p.cfg.Profile, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
+				r := m.Result()
+				r.Target, r.Index, r.Interface, r.Expect = res.Target, res.Index, res.Interface, res.Expect
+				e.m = m
+				e.dropsAt = drops
+				p.dispatch(e, e.m.Start(p.clock.Now()), acts)
+				return
+			}
+			p.stats.Unsure++
+			res.Events = append(res.Events, Event{Time: res.Finished, Dir: Received, Effect: EffectIgnored,
+				Why: fmt.Sprintf("%s: the kernel dropped %d received packets on %s while this probe waited; its answer may be among them", WhyReceiveDrops, drops-e.dropsAt, e.link.ifi.Name)})
+		}
+	}
+	p.release()
+	e.run.deliver(res)
+}
+
+// release frees one place in the window of probes in flight; p.mu is held.
+func (p *Prober) release() {
+	p.inflight--
+	select {
+	case p.slot <- struct{}{}:
+	default:
+	}
+}

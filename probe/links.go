@@ -1,0 +1,127 @@
+package probe
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/rawsock"
+)
+
+// linkState is one open link and what the Prober knows of it.
+type linkState struct {
+	link  Link
+	batch BatchLink // nil if the link cannot batch
+	stats StatsLink // nil if the link has no drop counter
+	ifi   net.Interface
+	addrs []netip.Addr  // local addresses its filter passes
+	drops atomic.Uint64 // kernel drops seen so far (pollDrops)
+}
+
+// covers reports whether the link's filter passes every address of want.
+func (ls *linkState) covers(want []netip.Addr) bool {
+	for _, a := range want {
+		if !containsAddr(ls.addrs, a) {
+			return false
+		}
+	}
+	return true
+}
+
+// ringProbes is the smallest Run whose new links read replies through a
+// receive ring: setting one up waits for an RCU grace period and closing it
+// for two more, which a few hundred probes do not win back. A link keeps
+// its kind for the Prober's life.
+const ringProbes = 1024
+
+// sweepRecvBuffer is the receive buffer a Prober asks for on each link: at
+// about 1 KiB of kernel memory per queued reply it holds more replies than
+// windowMax probes can provoke at once.
+const sweepRecvBuffer = 64 << 20
+
+// errClosed is what a Run started after Close returns.
+var errClosed = errors.New("probe: the Prober is closed")
+
+// openLinks returns a link for every interface in ifis whose filter passes
+// addrs, opening those the Prober does not have yet (reading the socket
+// queue, not a ring, when queue is set) and starting their read loops.
+func (p *Prober) openLinks(ifis map[int]net.Interface, addrs map[int][]netip.Addr, queue bool) (map[int]*linkState, error) {
+	p.linkMu.Lock()
+	defer p.linkMu.Unlock()
+	if p.closed {
+		return nil, errClosed
+	}
+	links := map[int]*linkState{}
+	for idx, ifi := range ifis {
+		if ls := p.open[idx]; ls != nil && ls.covers(addrs[idx]) {
+			links[idx] = ls
+			continue
+		}
+		l, err := p.net.OpenLink(&ifi, rawsock.LinkConfig{Addrs: addrs[idx], RecvBuffer: sweepRecvBuffer, SocketQueue: queue})
+		if err != nil {
+			return nil, &EnvError{Err: err}
+		}
+		ls := &linkState{link: l, ifi: ifi, addrs: addrs[idx]}
+		ls.batch, _ = l.(BatchLink)
+		ls.stats, _ = l.(StatsLink)
+		p.open[idx] = ls
+		all := append(append([]*linkState(nil), *p.links.Load()...), ls)
+		p.links.Store(&all)
+		p.workers.Add(1)
+		go func() {
+			defer p.workers.Done()
+			p.receive(ls)
+		}()
+		links[idx] = ls
+	}
+	return links, nil
+}
+
+// receive runs a link's read loop until the Prober closes. A read error
+// that the link survives (the interface went down and up) restarts the
+// loop after a pause; the error is counted.
+func (p *Prober) receive(ls *linkState) {
+	br, _ := ls.link.(BatchReceiver)
+	var rx rxBatch
+	onPackets := func(pkts [][]byte, infos []rawsock.RecvInfo) { p.onPackets(&rx, pkts, infos) }
+	onPacket := func(pkt []byte, info rawsock.RecvInfo) {
+		rx.one[0], rx.oneInfo[0] = pkt, info
+		p.onPackets(&rx, rx.one[:], rx.oneInfo[:])
+		rx.one[0] = nil
+	}
+	for p.life.Err() == nil {
+		var err error
+		if br != nil {
+			err = br.ReceiveBatch(p.life, onPackets)
+		} else {
+			err = ls.link.Receive(p.life, onPacket)
+		}
+		if err == nil || p.life.Err() != nil {
+			return
+		}
+		p.mu.Lock()
+		p.stats.ReceiveErrors++
+		p.mu.Unlock()
+		sleep(p.life, p.clock, 10*time.Millisecond)
+	}
+}
+
+// startTimerLoop starts the Prober's one timer loop, once.
+func (p *Prober) startTimerLoop() error {
+	p.linkMu.Lock()
+	defer p.linkMu.Unlock()
+	if p.closed {
+		return errClosed
+	}
+	if !p.timerLoop {
+		p.timerLoop = true
+		p.workers.Add(1)
+		go func() {
+			defer p.workers.Done()
+			p.runTimers()
+		}()
+	}
+	return nil
+}

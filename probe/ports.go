@@ -1,0 +1,140 @@
+package probe
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"syscall"
+)
+
+// portPool is the source ports a run holds for one local address. A port
+// is shared by probes to different destinations; the same 4-tuple is never
+// used twice in a run, so a late reply cannot reach a newer probe.
+type portPool struct {
+	ports   []uint16
+	release []func()
+	err     error // the kernel would not give another port
+}
+
+// errNeedPort asks the caller of register to reserve a source port (a
+// system call, so never under p.mu) and try again.
+var errNeedPort = errors.New("probe: a new source port is needed")
+
+// register picks the probe's source port, creates its entry and puts it in
+// the demultiplexer; p.mu is held.
+func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry, error) {
+	p := r.p
+	local, err := r.localPort(pl)
+	if err != nil {
+		return nil, err
+	}
+	key := tuple{local: local.Addr(), remote: pl.t.Addr.Addr(), lport: local.Port(), rport: pl.t.Addr.Port()}
+	dk := key.demux()
+	if _, used := p.probes[dk]; used {
+		// Only with a fixed source port: another probe has this 4-tuple.
+		return nil, fmt.Errorf("source %v to %v: %w", local, pl.t.Addr, syscall.EADDRINUSE)
+	}
+	e := r.slab.take(p.cfg.Profile, local, pl.t.Addr, randomISS())
+	e.run, e.link, e.key = r, ls, key
+	if len(nr.mac) == 6 {
+		e.hasMAC = true
+		copy(e.mac[:], nr.mac)
+	}
+	e.dropsAt = ls.drops.Load()
+	res := e.m.Result()
+	res.Target, res.Index, res.Interface, res.Expect = pl.t.Name, pl.i, ls.ifi.Name, pl.t.Expect
+	p.probes[dk] = e
+	r.entries = append(r.entries, e)
+	return e, nil
+}
+
+// localPort picks the probe's source address and port: a port the run
+// holds whose 4-tuple with this target is unused, or errNeedPort; p.mu is
+// held.
+func (r *runState) localPort(pl *planned) (netip.AddrPort, error) {
+	p := r.p
+	src := pl.rt.r.Src
+	if p.cfg.SourcePort != 0 {
+		return netip.AddrPortFrom(src, p.cfg.SourcePort), nil
+	}
+	pool := r.ports[src]
+	if pool == nil {
+		return netip.AddrPort{}, errNeedPort
+	}
+	for _, port := range pool.ports {
+		// p.probes keeps every 4-tuple of the run: it is the used set.
+		k := tuple{local: src, remote: pl.t.Addr.Addr(), lport: port, rport: pl.t.Addr.Port()}
+		if _, used := p.probes[k.demux()]; !used {
+			return netip.AddrPortFrom(src, port), nil
+		}
+	}
+	if pool.err != nil {
+		return netip.AddrPort{}, pool.err
+	}
+	return netip.AddrPort{}, errNeedPort
+}
+
+// reservePort holds one more source port on pl's local address for the
+// run; p.mu is not held. A failure is kept in the pool: the probes that
+// would need the port end as local errors.
+func (r *runState) reservePort(pl *planned) {
+	p := r.p
+	src := pl.rt.r.Src
+	port, release, err := p.net.ReservePort(src)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pool := r.ports[src]
+	if pool == nil {
+		pool = &portPool{}
+		r.ports[src] = pool
+	}
+	if err != nil {
+		pool.err = err
+		return
+	}
+	pool.ports = append(pool.ports, port)
+	pool.release = append(pool.release, release)
+}
+
+// portFailure is the result of a probe that got no source port: its
+// 4-tuple is in use (a fixed source port), or the kernel had no port.
+func (r *runState) portFailure(pl *planned, err error) *Result {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return r.localResult(pl, LocalError, syscall.EADDRINUSE, ReasonLocal)
+	}
+	return r.localResult(pl, LocalError, syscall.EADDRNOTAVAIL, ReasonLocal)
+}
+
+// releasePorts gives back every port the run held; the run is over.
+func (r *runState) releasePorts() {
+	for _, pool := range r.ports {
+		for _, release := range pool.release {
+			release()
+		}
+	}
+}
+
+// issPool hands out ISSs from crypto/rand read 1 KiB at a time: one
+// getrandom(2) per 256 probes instead of one each.
+var issPool struct {
+	sync.Mutex // guards buf and off
+	buf        [1024]byte
+	off        int
+}
+
+func randomISS() uint32 {
+	issPool.Lock()
+	defer issPool.Unlock()
+	if issPool.off == 0 || issPool.off >= len(issPool.buf) {
+		if _, err := rand.Read(issPool.buf[:]); err != nil {
+			panic("crypto/rand failed: " + err.Error())
+		}
+		issPool.off = 0
+	}
+	v := binary.BigEndian.Uint32(issPool.buf[issPool.off:])
+	issPool.off += 4
+	return v
+}

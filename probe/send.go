@@ -1,0 +1,167 @@
+package probe
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/tcpprobe/tcpprobe/wire"
+)
+
+// action is one segment a probe asked to send.
+type action struct {
+	e        *entry
+	flags    wire.Flags
+	seq      uint32
+	deciding bool // the step that asked for it decided the probe
+	finish   bool // finish the probe once this has left (dispatch)
+}
+
+// sender is the one send path: it encodes actions outside p.mu and writes
+// them in sendmmsg batches per link where the link can, one by one where it
+// cannot (or where a batch stopped short), so a failure lands on its probe.
+// Each goroutine that sends (a launch worker, a receive loop, the timer
+// loop) has its own.
+type sender struct {
+	p *Prober
+	// reroute asks the kernel again, once per destination and batch,
+	// whether it would still send there: a retransmission does not leave
+	// when the route has since become unreachable, prohibit, blackhole or
+	// gone, just as the kernel's own retransmission would not.
+	reroute bool
+
+	bufs   [][]byte // encoding buffers, reused
+	pkts   [][]byte
+	macs   []net.HardwareAddr
+	which  []int // index in acts of each of pkts
+	routes map[netip.Addr]error
+	failed []sendFailure
+	next   []action // sends that finishing asked for (a probe run again)
+}
+
+type sendFailure struct {
+	i   int // index in acts
+	err error
+}
+
+func newSender(p *Prober) *sender { return &sender{p: p} }
+
+// transmit sends acts, then finishes the probes whose deciding segments
+// have left (which may ask for more sends: those go too). It returns acts
+// emptied, for reuse. p.mu must not be held.
+func (s *sender) transmit(acts []action) []action {
+	p := s.p
+	for len(acts) > 0 {
+		s.write(acts)
+		finish := false
+		for i := range acts {
+			finish = finish || acts[i].finish
+		}
+		if finish || len(s.failed) > 0 {
+			p.mu.Lock()
+			for _, f := range s.failed {
+				p.sendFailed(&acts[f.i], f.err)
+			}
+			for i := range acts {
+				if acts[i].finish {
+					p.finish(acts[i].e, &s.next)
+				}
+			}
+			p.mu.Unlock()
+		}
+		clear(s.failed)
+		s.failed = s.failed[:0]
+		clear(acts)
+		acts, s.next = s.next, acts[:0]
+	}
+	return acts
+}
+
+// write encodes and writes every action, noting failures in s.failed.
+func (s *sender) write(acts []action) {
+	p := s.p
+	s.pkts, s.macs, s.which = s.pkts[:0], s.macs[:0], s.which[:0]
+	if s.reroute {
+		clear(s.routes)
+		if s.routes == nil {
+			s.routes = map[netip.Addr]error{}
+		}
+	}
+	tsval := uint32(p.clock.Now().UnixMilli())
+	for i := range acts {
+		a := &acts[i]
+		if s.reroute && a.flags == wire.SYN {
+			err, ok := s.routes[a.e.key.remote]
+			if !ok {
+				_, err = p.routeTo(a.e.key.remote)
+				s.routes[a.e.key.remote] = err
+			}
+			if err != nil {
+				s.failed = append(s.failed, sendFailure{i, err})
+				continue
+			}
+		}
+		k := len(s.pkts)
+		if k == len(s.bufs) {
+			s.bufs = append(s.bufs, make([]byte, wire.MaxSegmentLen))
+		}
+		n, err := p.encode(a, tsval, s.bufs[k])
+		if err != nil {
+			s.failed = append(s.failed, sendFailure{i, err})
+			continue
+		}
+		s.pkts = append(s.pkts, s.bufs[k][:n])
+		s.macs = append(s.macs, a.e.nextHop())
+		s.which = append(s.which, i)
+	}
+	for a := 0; a < len(s.pkts); {
+		ls := acts[s.which[a]].e.link
+		z := a + 1
+		for z < len(s.pkts) && acts[s.which[z]].e.link == ls {
+			z++
+		}
+		done := 0
+		if ls.batch != nil && z-a > 1 {
+			done, _ = ls.batch.WriteIPBatch(s.pkts[a:z], s.macs[a:z])
+		}
+		for i := a + done; i < z; i++ {
+			if err := ls.link.WriteIP(s.pkts[i], s.macs[i]); err != nil {
+				s.failed = append(s.failed, sendFailure{s.which[i], err})
+			}
+		}
+		a = z
+	}
+	clear(s.macs)
+}
+
+// encode writes a's segment into buf; a SYN carries the Prober's window
+// and options, with tsval as its timestamp.
+func (p *Prober) encode(a *action, tsval uint32, buf []byte) (int, error) {
+	e := a.e
+	spec := wire.SegmentSpec{
+		Src: e.key.local, Dst: e.key.remote, TTL: p.cfg.TTL,
+		SrcPort: e.key.lport, DstPort: e.key.rport, Seq: a.seq, Flags: a.flags,
+	}
+	if a.flags == wire.SYN {
+		spec.Window = p.cfg.Window
+		spec.Options = p.cfg.Options
+		if spec.Options.HasTimestamps {
+			spec.Options.TSVal = tsval
+		}
+	}
+	return wire.EncodeSegment(buf, &spec)
+}
+
+// sendFailed records a send that did not leave in its probe's result,
+// unless the result has already been handed on; p.mu is held.
+func (p *Prober) sendFailed(a *action, err error) {
+	e := a.e
+	if !a.deciding && e.m.Done() {
+		return
+	}
+	res := e.m.Result()
+	res.Events = append(res.Events, Event{Time: p.clock.Now(), Dir: Sent, Flags: a.flags, Seq: a.seq, Effect: EffectIgnored, Why: "send-failed: " + err.Error()})
+	// Attempts are SYNs that left; this one did not.
+	if a.flags == wire.SYN && len(res.Attempts) > 0 {
+		res.Attempts = res.Attempts[:len(res.Attempts)-1]
+	}
+}
