@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/tcpprobe/tcpprobe/wire"
 )
@@ -22,6 +23,11 @@ type entry struct {
 	mac      [6]byte
 	hasMAC   bool  // mac is set (not on links without a link layer)
 	reprobes uint8 // times run again because replies were dropped
+	// unstamped counts the probe's sends whose departure time is not in
+	// its result yet; while it is above 0 a decided probe's finish waits
+	// (finishLater, p.mu) for stampSent (txstamp.go).
+	unstamped   atomic.Int32
+	finishLater bool
 }
 
 // nextHop returns the probe's next-hop hardware address, nil if none.
@@ -71,6 +77,9 @@ func (p *Prober) dispatch(e *entry, out Output, acts *[]action) {
 // among them), runs it again with a new ISS, appending its first SYN to
 // acts. p.mu is held.
 func (p *Prober) finish(e *entry, acts *[]action) {
+	if p.finishHeld(e) {
+		return
+	}
 	res := e.m.Result()
 	if res.Reason == ReasonTimeout || res.Soft {
 		if drops := e.link.drops.Load(); drops > e.dropsAt {

@@ -15,6 +15,7 @@ type linkState struct {
 	link  Link
 	batch BatchLink // nil if the link cannot batch
 	stats StatsLink // nil if the link has no drop counter
+	stamp StampLink // nil if the link cannot say when a frame left
 	ifi   net.Interface
 	addrs []netip.Addr  // local addresses its filter passes
 	drops atomic.Uint64 // kernel drops seen so far (pollDrops)
@@ -65,6 +66,7 @@ func (p *Prober) openLinks(ifis map[int]net.Interface, addrs map[int][]netip.Add
 		}
 		ls := &linkState{link: l, ifi: ifi, addrs: addrs[idx]}
 		ls.batch, _ = l.(BatchLink)
+		ls.stamp, _ = l.(StampLink)
 		ls.stats, _ = l.(StatsLink)
 		p.open[idx] = ls
 		all := append(append([]*linkState(nil), *p.links.Load()...), ls)
