@@ -62,13 +62,17 @@ func (s *sender) stampSent(acts []action, next *[]action) {
 		t := s.times[k]
 		a := &acts[i]
 		e := a.e
-		if t.IsZero() || (!a.deciding && e.m.Done()) {
+		if t.IsZero() {
 			continue
 		}
 		switch {
 		case a.flags == wire.SYN && a.seq == e.m.ISS():
+			// Also when a reply handled meanwhile decided the probe:
+			// SentAt times the answer from t.
 			e.m.SentAt(len(e.m.Result().Attempts)-1, t)
-		case a.flags == wire.RST:
+		case a.flags == wire.RST && (a.deciding || !e.m.Done()):
+			// An RST after the decision (answering a retransmitted
+			// SYN-ACK) has no event of its own.
 			e.m.rstSentAt(a.seq, t)
 		}
 	}

@@ -1,0 +1,393 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
+)
+
+// The clocks of a result, checked against tcpdump on the client's own
+// interface (design §7 "True clocks"): a sent event is stamped when its
+// frame left, rtt_ms is the wire's SYN → SYN-ACK time of the answered SYN.
+
+// clockTolerance is how far a sent event may be from its frame, and an RTT
+// from the wire's (or 2 % of it, whichever is larger).
+const clockTolerance = 50 * time.Microsecond
+
+// nanoCapture is tcpdump writing a nanosecond pcap of the client's
+// interface.
+type nanoCapture struct {
+	stop   context.CancelFunc
+	done   chan error
+	path   string
+	signal func() error
+}
+
+// captureWire starts tcpdump on the client's interface with filter and
+// returns once it captures.
+func captureWire(t *testing.T, l *lab.Lab, filter string) *nanoCapture {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "wire.pcap")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	cmd := l.Command(ctx, l.Client, "tcpdump", "-i", lab.ClientIf, "-n", "-tt", "-B", "16384",
+		"--time-stamp-precision=nano", "--immediate-mode", "-w", path, filter)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start tcpdump (apt-get install tcpdump): %v", err)
+	}
+	c := &nanoCapture{stop: cancel, done: make(chan error, 1), path: path,
+		signal: func() error { return cmd.Process.Signal(os.Interrupt) }}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		var all strings.Builder
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "listening on") {
+				ready <- ""
+				_, _ = io.Copy(io.Discard, stderr)
+				c.done <- cmd.Wait()
+				return
+			}
+		}
+		ready <- all.String()
+		c.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() { cancel() })
+	select {
+	case msg := <-ready:
+		if msg != "" {
+			t.Fatalf("tcpdump did not start: %s", msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("tcpdump did not start within 10s")
+	}
+	return c
+}
+
+// frames stops the capture (SIGINT writes out what it holds) and reads it.
+func (c *nanoCapture) frames(t *testing.T) []wireFrame {
+	t.Helper()
+	time.Sleep(100 * time.Millisecond) // the last frames reach tcpdump
+	_ = c.signal()
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		c.stop()
+		t.Fatal("tcpdump did not stop within 10s of SIGINT")
+	}
+	b, err := os.ReadFile(c.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := readNanoPcap(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+// wireFrame is one captured TCP segment over IPv4 or IPv6.
+type wireFrame struct {
+	at           time.Time
+	sport, dport uint16
+	seq, ack     uint32
+	flags        uint8
+}
+
+// readNanoPcap reads the TCP segments of a nanosecond pcap of an Ethernet
+// interface (magic a1b23c4d); other frames are skipped.
+func readNanoPcap(b []byte) ([]wireFrame, error) {
+	if len(b) < 24 {
+		return nil, errors.New("pcap: short file header")
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if binary.BigEndian.Uint32(b) == 0xa1b23c4d {
+		bo = binary.BigEndian
+	} else if bo.Uint32(b) != 0xa1b23c4d {
+		return nil, fmt.Errorf("pcap: magic %x is not nanosecond pcap", b[:4])
+	}
+	var out []wireFrame
+	for p := b[24:]; len(p) > 0; {
+		if len(p) < 16 {
+			return out, errors.New("pcap: short record header")
+		}
+		n := int(bo.Uint32(p[8:]))
+		if len(p) < 16+n {
+			return out, errors.New("pcap: short record")
+		}
+		f := wireFrame{at: time.Unix(int64(bo.Uint32(p)), int64(bo.Uint32(p[4:])))}
+		if seg, ok := tcpOf(p[16 : 16+n]); ok {
+			f.sport, f.dport = binary.BigEndian.Uint16(seg), binary.BigEndian.Uint16(seg[2:])
+			f.seq, f.ack = binary.BigEndian.Uint32(seg[4:]), binary.BigEndian.Uint32(seg[8:])
+			f.flags = seg[13]
+			out = append(out, f)
+		}
+		p = p[16+n:]
+	}
+	return out, nil
+}
+
+// tcpOf returns the TCP header of an Ethernet frame, if it carries one.
+func tcpOf(fr []byte) ([]byte, bool) {
+	if len(fr) < 14 {
+		return nil, false
+	}
+	ip := fr[14:]
+	switch binary.BigEndian.Uint16(fr[12:]) {
+	case 0x0800:
+		if len(ip) < 20 || ip[9] != 6 {
+			return nil, false
+		}
+		ip = ip[int(ip[0]&0xf)*4:]
+	case 0x86dd:
+		if len(ip) < 40 || ip[6] != 6 {
+			return nil, false
+		}
+		ip = ip[40:]
+	default:
+		return nil, false
+	}
+	return ip, len(ip) >= 20
+}
+
+// TCP flags.
+const (
+	flRST = 0x04
+	flSYN = 0x02
+	flACK = 0x10
+)
+
+// clockResult is the part of a JSON result the clock checks read.
+// AnsweredAttempt and ConnectMs are absent until the timing fields of
+// issue 12 are in the output; the checks of them run once they are.
+type clockResult struct {
+	Target          string    `json:"target"`
+	Outcome         string    `json:"outcome"`
+	SourcePort      uint16    `json:"source_port"`
+	ISS             uint32    `json:"iss"`
+	RTTMs           *float64  `json:"rtt_ms"`
+	ConnectMs       *float64  `json:"connect_ms"`
+	AnsweredAttempt *int      `json:"answered_attempt"`
+	Started         time.Time `json:"started"`
+	Attempts        []struct {
+		AtMs float64   `json:"at_ms"`
+		Time time.Time `json:"time"`
+	} `json:"attempts"`
+	Events []struct {
+		AtMs float64 `json:"at_ms"`
+		Dir  string  `json:"dir"`
+		Kind string  `json:"kind"`
+		Seq  *uint32 `json:"seq"`
+	} `json:"events"`
+}
+
+// clockRun runs tcpprobe --json with args and returns its results.
+func clockRun(t *testing.T, l *lab.Lab, limit time.Duration, args ...string) []clockResult {
+	t.Helper()
+	r := tcpprobe(t, l, limit, append([]string{"--json"}, args...)...)
+	var doc struct {
+		Results []clockResult `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("tcpprobe %s: not a JSON document (%v)\nexit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, r.exit, r.stdout, r.stderr)
+	}
+	return doc.Results
+}
+
+// durMs converts JSON milliseconds.
+func durMs(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+
+// wireOf is what the wire shows of one probe: its SYNs (in order) and the
+// SYN-ACK that answered, and our teardown RST.
+type wireOf struct {
+	syns   []time.Time
+	synack time.Time
+	rst    time.Time
+}
+
+func probeOnWire(fs []wireFrame, sport uint16, iss uint32) wireOf {
+	var w wireOf
+	for _, f := range fs {
+		switch {
+		case f.sport == sport && f.flags == flSYN && f.seq == iss:
+			w.syns = append(w.syns, f.at)
+		case f.dport == sport && f.flags == flSYN|flACK && f.ack == iss+1 && w.synack.IsZero():
+			w.synack = f.at
+		case f.sport == sport && f.flags&flRST != 0 && f.seq == iss+1:
+			// The client kernel answers the SYN-ACK with its own RST
+			// from the SYN-ACK's softirq, before tcpprobe can: the
+			// last RST is tcpprobe's teardown.
+			w.rst = f.at
+		}
+	}
+	return w
+}
+
+// near reports whether got is within tol of want, and the error.
+func near(got, want time.Time, tol time.Duration) (time.Duration, bool) {
+	d := got.Sub(want)
+	return d, d.Abs() <= tol
+}
+
+// rttTolerance is clockTolerance or 2 % of the wire's RTT.
+func rttTolerance(wire time.Duration) time.Duration {
+	return max(clockTolerance, wire/50)
+}
+
+// checkClocks compares every open result with the wire: each sent SYN and
+// RST event with its frame, rtt_ms with the SYN → SYN-ACK of the answered
+// (last) SYN. It returns the errors seen, for the log.
+func checkClocks(t *testing.T, res []clockResult, fs []wireFrame) (sent, rtt []time.Duration) {
+	t.Helper()
+	for _, r := range res {
+		if r.Outcome != "open" || r.RTTMs == nil {
+			t.Errorf("%s: outcome %s, rtt %v: want open with an RTT", r.Target, r.Outcome, r.RTTMs)
+			continue
+		}
+		w := probeOnWire(fs, r.SourcePort, r.ISS)
+		if len(w.syns) == 0 || w.synack.IsZero() || w.rst.IsZero() {
+			t.Errorf("%s port %d: the capture lacks its SYN (%d), SYN-ACK (%v) or RST (%v)", r.Target, r.SourcePort, len(w.syns), w.synack, w.rst)
+			continue
+		}
+		if len(r.Attempts) != len(w.syns) {
+			t.Errorf("%s port %d: %d attempts, %d SYNs on the wire", r.Target, r.SourcePort, len(r.Attempts), len(w.syns))
+			continue
+		}
+		for i, a := range r.Attempts {
+			d, ok := near(a.Time, w.syns[i], clockTolerance)
+			sent = append(sent, d)
+			if !ok {
+				t.Errorf("%s port %d: attempt %d at %v, its SYN left at %v: off by %v", r.Target, r.SourcePort, i+1, a.Time, w.syns[i], d)
+			}
+		}
+		nsyn := 0
+		for _, ev := range r.Events {
+			if ev.Dir != "sent" {
+				continue
+			}
+			at := r.Started.Add(durMs(ev.AtMs))
+			var want time.Time
+			switch ev.Kind {
+			case "SYN":
+				if nsyn < len(w.syns) {
+					want = w.syns[nsyn]
+				}
+				nsyn++
+			case "RST":
+				want = w.rst
+			default:
+				continue
+			}
+			// at_ms has microsecond resolution: allow it.
+			d, ok := near(at, want, clockTolerance+time.Microsecond)
+			sent = append(sent, d)
+			if !ok {
+				t.Errorf("%s port %d: sent %s event at %v, its frame left at %v: off by %v", r.Target, r.SourcePort, ev.Kind, at, want, d)
+			}
+		}
+		wireRTT := w.synack.Sub(w.syns[len(w.syns)-1])
+		d := durMs(*r.RTTMs) - wireRTT
+		rtt = append(rtt, d)
+		if d.Abs() > rttTolerance(wireRTT)+time.Microsecond {
+			t.Errorf("%s port %d: rtt_ms %.3f, the wire's SYN → SYN-ACK %v: off by %v", r.Target, r.SourcePort, *r.RTTMs, wireRTT, d)
+		}
+	}
+	return sent, rtt
+}
+
+// summary is "median m, max x" of the absolute values of ds.
+func summary(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	a := make([]time.Duration, len(ds))
+	s := slices.Clone(ds)
+	for i, d := range ds {
+		a[i] = d.Abs()
+	}
+	slices.Sort(a)
+	slices.Sort(s)
+	return fmt.Sprintf("n=%d |error| median %v max %v (signed median %v)", len(a), a[len(a)/2], a[len(a)-1], s[len(s)/2])
+}
+
+// TestClockAccuracy: tcpprobe -c 10 on the plain path and on the delayed
+// one, tcpdump beside it: each rtt_ms within 50 µs (or 2 %) of the wire's
+// SYN → SYN-ACK, each sent event within 50 µs of its frame.
+func TestClockAccuracy(t *testing.T) {
+	t.Parallel()
+	l := labtest.New(t)
+	for _, tc := range []struct {
+		name string
+		port uint16
+	}{
+		{"plain", lab.PortOpen},
+		{"delayed", lab.PortDelay},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target := netip.AddrPortFrom(lab.ServerV4, tc.port).String()
+			c := captureWire(t, l, fmt.Sprintf("tcp port %d", tc.port))
+			res := clockRun(t, l, 30*time.Second, "-c", "10", "--interval", "50ms", "--schedule", "0,1s/3s", target)
+			fs := c.frames(t)
+			if len(res) != 10 {
+				t.Fatalf("%d results, want 10", len(res))
+			}
+			sent, rtt := checkClocks(t, res, fs)
+			t.Logf("%s: sent events vs frames: %s; rtt_ms vs wire: %s", tc.name, summary(sent), summary(rtt))
+		})
+	}
+}
+
+// TestClockFirstSYNDropped: the router drops the first SYN, the second is
+// answered: the answered attempt is 2, the connect time runs from the
+// first SYN to the SYN-ACK, the RTT from the second SYN.
+func TestClockFirstSYNDropped(t *testing.T) {
+	t.Parallel()
+	l := labtest.New(t)
+	target := netip.AddrPortFrom(lab.ServerV4, lab.PortDropFirst1).String()
+	c := captureWire(t, l, fmt.Sprintf("tcp port %d", lab.PortDropFirst1))
+	res := clockRun(t, l, 30*time.Second, "--schedule", "0,300ms/3s", target)
+	fs := c.frames(t)
+	if len(res) != 1 {
+		t.Fatalf("%d results, want 1", len(res))
+	}
+	r := res[0]
+	sent, rtt := checkClocks(t, res, fs)
+	t.Logf("sent events vs frames: %s; rtt_ms vs wire: %s", summary(sent), summary(rtt))
+	w := probeOnWire(fs, r.SourcePort, r.ISS)
+	if len(w.syns) != 2 || w.synack.IsZero() {
+		t.Fatalf("wire: %d SYNs and SYN-ACK %v, want 2 SYNs and an answer", len(w.syns), w.synack)
+	}
+	if r.AnsweredAttempt == nil || r.ConnectMs == nil {
+		// The fields come with the rest of issue 12; what is here
+		// (attempts, events, rtt_ms against the wire) is checked above.
+		t.Logf("answered_attempt / connect_ms not in this build's JSON: not checked")
+		return
+	}
+	if *r.AnsweredAttempt != 2 {
+		t.Errorf("answered_attempt %d, want 2", *r.AnsweredAttempt)
+	}
+	wireConnect := w.synack.Sub(w.syns[0])
+	if d := durMs(*r.ConnectMs) - wireConnect; d.Abs() > rttTolerance(wireConnect)+time.Microsecond {
+		t.Errorf("connect_ms %.3f, the wire's first SYN → SYN-ACK %v: off by %v", *r.ConnectMs, wireConnect, d)
+	}
+}
