@@ -20,8 +20,8 @@ func (m *Machine) SentAt(attempt int, t time.Time) {
 		return
 	}
 	last := attempt == len(res.Attempts)-1
-	answered := m.done && last && res.RTT != 0 &&
-		res.Outcome != Timeout && res.Outcome != Interrupted && !res.Soft
+	// Decided by a packet that answered this SYN (not by the schedule).
+	answered := m.done && last && res.Responder.IsValid() && !res.Soft
 	if answered && t.After(res.Finished) {
 		return
 	}

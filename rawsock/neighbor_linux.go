@@ -120,9 +120,15 @@ func (s *solicitation) run(setDeadline func(time.Time) error, send func() error,
 	ctx := s.ctx
 	stop := context.AfterFunc(ctx, func() { _ = setDeadline(aLongTimeAgo) })
 	defer stop()
+	deadline, bounded := ctx.Deadline()
 	for range s.tries {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		// The deadline's own timer may not have fired yet: a request
+		// due at the deadline is not sent.
+		if bounded && !time.Now().Before(deadline) {
+			return nil, context.DeadlineExceeded
 		}
 		if err := send(); err != nil {
 			return nil, err
@@ -167,6 +173,8 @@ func (s *solicitation) finish(hw net.HardwareAddr, err error) (Neighbor, error) 
 		return s.n, nil
 	case err != nil && s.ctx.Err() != nil:
 		return s.fail(s.ctx.Err())
+	case errors.Is(err, context.DeadlineExceeded):
+		return s.fail(err)
 	case err != nil:
 		return s.n, fmt.Errorf("rawsock: %s for %s on %s: %w", s.n.Protocol, s.nh, s.ifi.Name, err)
 	}
