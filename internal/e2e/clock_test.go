@@ -256,9 +256,12 @@ func rttTolerance(wire time.Duration) time.Duration {
 
 // checkClocks compares every open result with the wire: each sent SYN and
 // RST event with its frame, rtt_ms with the SYN → SYN-ACK of the answered
-// (last) SYN. It returns the errors seen, for the log.
-func checkClocks(t *testing.T, res []clockResult, fs []wireFrame) (sent, rtt []time.Duration) {
+// (last) SYN. A result or frame that is missing fails the test; a time off
+// by more than the tolerance is returned in late, so the caller may
+// measure again. It also returns the errors seen, for the log.
+func checkClocks(t *testing.T, res []clockResult, fs []wireFrame) (late []string, sent, rtt []time.Duration) {
 	t.Helper()
+	latef := func(format string, a ...any) { late = append(late, fmt.Sprintf(format, a...)) }
 	for _, r := range res {
 		if r.Outcome != "open" || r.RTTMs == nil {
 			t.Errorf("%s: outcome %s, rtt %v: want open with an RTT", r.Target, r.Outcome, r.RTTMs)
@@ -277,7 +280,7 @@ func checkClocks(t *testing.T, res []clockResult, fs []wireFrame) (sent, rtt []t
 			d, ok := near(a.Time, w.syns[i], clockTolerance)
 			sent = append(sent, d)
 			if !ok {
-				t.Errorf("%s port %d: attempt %d at %v, its SYN left at %v: off by %v", r.Target, r.SourcePort, i+1, a.Time, w.syns[i], d)
+				latef("%s port %d: attempt %d at %v, its SYN left at %v: off by %v", r.Target, r.SourcePort, i+1, a.Time, w.syns[i], d)
 			}
 		}
 		nsyn := 0
@@ -302,20 +305,56 @@ func checkClocks(t *testing.T, res []clockResult, fs []wireFrame) (sent, rtt []t
 			d, ok := near(at, want, clockTolerance+time.Microsecond)
 			sent = append(sent, d)
 			if !ok {
-				t.Errorf("%s port %d: sent %s event at %v, its frame left at %v: off by %v", r.Target, r.SourcePort, ev.Kind, at, want, d)
+				latef("%s port %d: sent %s event at %v, its frame left at %v: off by %v", r.Target, r.SourcePort, ev.Kind, at, want, d)
 			}
 		}
 		wireRTT := w.synack.Sub(w.syns[len(w.syns)-1])
 		d := durMs(*r.RTTMs) - wireRTT
 		rtt = append(rtt, d)
 		if d.Abs() > rttTolerance(wireRTT)+time.Microsecond {
-			t.Errorf("%s port %d: rtt_ms %.3f, the wire's SYN → SYN-ACK %v: off by %v", r.Target, r.SourcePort, *r.RTTMs, wireRTT, d)
+			latef("%s port %d: rtt_ms %.3f, the wire's SYN → SYN-ACK %v: off by %v", r.Target, r.SourcePort, *r.RTTMs, wireRTT, d)
 		}
 	}
-	return sent, rtt
+	return late, sent, rtt
 }
 
-// summary is "median m, max x" of the absolute values of ds.
+// clockRounds bounds how often a clock test measures: on a loaded machine
+// tcpdump's own tap (its copy and wake-up, between its timestamp and the
+// driver's) now and then takes longer than the tolerance, and a round where
+// that happened is measured again. Every round must be within 10 times the
+// tolerance.
+const clockRounds = 3
+
+// measureClocks runs round until one has no time off by more than the
+// tolerance, at most clockRounds times, and fails the test if none had.
+func measureClocks(t *testing.T, round func() (late []string)) {
+	t.Helper()
+	for i := 1; i <= clockRounds; i++ {
+		late := round()
+		if len(late) == 0 || t.Failed() {
+			return
+		}
+		t.Logf("round %d: %d times off by more than the tolerance, first: %s", i, len(late), late[0])
+		if i == clockRounds {
+			t.Errorf("in each of %d rounds some times were off by more than the tolerance:\n%s", clockRounds, strings.Join(late, "\n"))
+		}
+	}
+}
+
+// farOff fails the test for a sent event or an RTT off by more than 10
+// times the tolerance: no round may be that far.
+func farOff(t *testing.T, sent, rtt []time.Duration) {
+	t.Helper()
+	for _, d := range slices.Concat(sent, rtt) {
+		if d.Abs() > 10*clockTolerance {
+			t.Errorf("a time %v off the wire's (sent events %s; rtt %s)", d, summary(sent), summary(rtt))
+			return
+		}
+	}
+}
+
+// summary says how large the errors ds are: count, median and largest
+// absolute value, and the signed median (positive: tcpprobe's time later).
 func summary(ds []time.Duration) string {
 	if len(ds) == 0 {
 		return "none"
@@ -345,14 +384,18 @@ func TestClockAccuracy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			target := netip.AddrPortFrom(lab.ServerV4, tc.port).String()
-			c := captureWire(t, l, fmt.Sprintf("tcp port %d", tc.port))
-			res := clockRun(t, l, 30*time.Second, "-c", "10", "--interval", "50ms", "--schedule", "0,1s/3s", target)
-			fs := c.frames(t)
-			if len(res) != 10 {
-				t.Fatalf("%d results, want 10", len(res))
-			}
-			sent, rtt := checkClocks(t, res, fs)
-			t.Logf("%s: sent events vs frames: %s; rtt_ms vs wire: %s", tc.name, summary(sent), summary(rtt))
+			measureClocks(t, func() []string {
+				c := captureWire(t, l, fmt.Sprintf("tcp port %d", tc.port))
+				res := clockRun(t, l, 30*time.Second, "-c", "10", "--interval", "50ms", "--schedule", "0,1s/3s", target)
+				fs := c.frames(t)
+				if len(res) != 10 {
+					t.Fatalf("%d results, want 10", len(res))
+				}
+				late, sent, rtt := checkClocks(t, res, fs)
+				farOff(t, sent, rtt)
+				t.Logf("%s: sent events vs frames: %s; rtt_ms vs wire: %s", tc.name, summary(sent), summary(rtt))
+				return late
+			})
 		})
 	}
 }
@@ -364,15 +407,21 @@ func TestClockFirstSYNDropped(t *testing.T) {
 	t.Parallel()
 	l := labtest.New(t)
 	target := netip.AddrPortFrom(lab.ServerV4, lab.PortDropFirst1).String()
-	c := captureWire(t, l, fmt.Sprintf("tcp port %d", lab.PortDropFirst1))
-	res := clockRun(t, l, 30*time.Second, "--schedule", "0,300ms/3s", target)
-	fs := c.frames(t)
-	if len(res) != 1 {
-		t.Fatalf("%d results, want 1", len(res))
-	}
-	r := res[0]
-	sent, rtt := checkClocks(t, res, fs)
-	t.Logf("sent events vs frames: %s; rtt_ms vs wire: %s", summary(sent), summary(rtt))
+	var r clockResult
+	var fs []wireFrame
+	measureClocks(t, func() []string {
+		c := captureWire(t, l, fmt.Sprintf("tcp port %d", lab.PortDropFirst1))
+		res := clockRun(t, l, 30*time.Second, "--schedule", "0,300ms/3s", target)
+		fs = c.frames(t)
+		if len(res) != 1 {
+			t.Fatalf("%d results, want 1", len(res))
+		}
+		r = res[0]
+		late, sent, rtt := checkClocks(t, res, fs)
+		farOff(t, sent, rtt)
+		t.Logf("sent events vs frames: %s; rtt_ms vs wire: %s", summary(sent), summary(rtt))
+		return late
+	})
 	w := probeOnWire(fs, r.SourcePort, r.ISS)
 	if len(w.syns) != 2 || w.synack.IsZero() {
 		t.Fatalf("wire: %d SYNs and SYN-ACK %v, want 2 SYNs and an answer", len(w.syns), w.synack)
