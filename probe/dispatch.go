@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/tcpprobe/tcpprobe/wire"
 )
@@ -21,8 +22,11 @@ type entry struct {
 	dropsAt  uint64 // link drops when the probe (re)started
 	hidx     int32  // index in the timer heap, -1 when not in it
 	mac      [6]byte
-	hasMAC   bool  // mac is set (not on links without a link layer)
-	reprobes uint8 // times run again because replies were dropped
+	hasMAC   bool     // mac is set (not on links without a link layer)
+	reprobes uint8    // times run again (replies dropped, ICMP rate-limited)
+	pending  bool     // a slow re-probe waiting for its slot in the timer heap
+	prev     *Result  // while pending: the result it re-probes, kept if it never starts
+	gw       *gateway // its next hop's state
 	// unstamped counts the probe's sends whose departure time is not in
 	// its result yet; while it is above 0 a decided probe's finish waits
 	// (finishLater, p.mu) for stampSent (txstamp.go).
@@ -81,18 +85,12 @@ func (p *Prober) finish(e *entry, acts *[]action) {
 		return
 	}
 	res := e.m.Result()
+	now := p.clock.Now()
 	if res.Reason == ReasonTimeout || res.Soft {
 		if drops := e.link.drops.Load(); drops > e.dropsAt {
 			if e.reprobes < maxReprobes {
-				e.reprobes++
 				p.stats.Reprobed++
-				local := netip.AddrPortFrom(e.key.local, e.key.lport)
-				m := NewMachine(p.cfg.Profile, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
-				r := m.Result()
-				r.Target, r.Index, r.Interface, r.Expect = res.Target, res.Index, res.Interface, res.Expect
-				e.m = m
-				e.dropsAt = drops
-				p.dispatch(e, e.m.Start(p.clock.Now()), acts)
+				p.reprobe(e, drops, time.Time{}, acts)
 				return
 			}
 			p.stats.Unsure++
@@ -100,8 +98,32 @@ func (p *Prober) finish(e *entry, acts *[]action) {
 				Why: fmt.Sprintf("%s: the kernel dropped %d received packets on %s while this probe waited; its answer may be among them", WhyReceiveDrops, drops-e.dropsAt, e.link.ifi.Name)})
 		}
 	}
+	if at := p.slowReprobe(e, res, now); !at.IsZero() {
+		p.reprobe(e, e.link.drops.Load(), at, acts)
+		return
+	}
 	p.release()
 	e.run.deliver(res)
+}
+
+// reprobe runs a finished probe again with a new ISS: at once, appending
+// its first SYN to acts, or from the timer heap at a later start (a slow
+// re-probe). p.mu is held.
+func (p *Prober) reprobe(e *entry, drops uint64, at time.Time, acts *[]action) {
+	old := e.m.Result()
+	e.reprobes++
+	local := netip.AddrPortFrom(e.key.local, e.key.lport)
+	m := NewMachine(p.cfg.Profile, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
+	r := m.Result()
+	r.Target, r.Index, r.Interface, r.Expect = old.Target, old.Index, old.Interface, old.Expect
+	e.m = m
+	e.dropsAt = drops
+	if at.IsZero() {
+		p.dispatch(e, e.m.Start(p.clock.Now()), acts)
+		return
+	}
+	e.pending, e.prev = true, old
+	p.scheduleAt(e, at)
 }
 
 // release frees one place in the window of probes in flight; p.mu is held.

@@ -65,7 +65,7 @@ func BenchmarkOnPacket(b *testing.B) {
 		pkts[i] = buf[:m]
 	}
 	info := rawsock.RecvInfo{Time: time.Unix(1000, 1000)}
-	rx := rxBatch{send: newSender(p)}
+	rx := rxBatch{send: newSender(p), link: &linkState{}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

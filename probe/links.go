@@ -19,6 +19,10 @@ type linkState struct {
 	ifi   net.Interface
 	addrs []netip.Addr  // local addresses its filter passes
 	drops atomic.Uint64 // kernel drops seen so far (pollDrops)
+	// rpFilter is the kernel's IPv4 reverse-path filter on this
+	// interface (rawsock.RPFilterOff, Strict or Loose): an IPv4 reply
+	// that arrives here counts only if the kernel would accept it.
+	rpFilter int
 }
 
 // covers reports whether the link's filter passes every address of want.
@@ -48,37 +52,77 @@ var errClosed = errors.New("probe: the Prober is closed")
 // openLinks returns a link for every interface in ifis whose filter passes
 // addrs, opening those the Prober does not have yet (reading the socket
 // queue, not a ring, when queue is set) and starting their read loops.
+// Replies to addrs may also arrive on other interfaces (asymmetric
+// routing): those the Network names get a link of their own that only
+// receives.
 func (p *Prober) openLinks(ifis map[int]net.Interface, addrs map[int][]netip.Addr, queue bool) (map[int]*linkState, error) {
 	p.linkMu.Lock()
 	defer p.linkMu.Unlock()
 	if p.closed {
 		return nil, errClosed
 	}
+	var all []netip.Addr
+	for _, as := range addrs {
+		for _, a := range as {
+			if !containsAddr(all, a) {
+				all = append(all, a)
+			}
+		}
+	}
 	links := map[int]*linkState{}
 	for idx, ifi := range ifis {
-		if ls := p.open[idx]; ls != nil && ls.covers(addrs[idx]) {
-			links[idx] = ls
-			continue
-		}
-		l, err := p.net.OpenLink(&ifi, rawsock.LinkConfig{Addrs: addrs[idx], RecvBuffer: sweepRecvBuffer, SocketQueue: queue})
+		ls, err := p.openLink(ifi, all, rawsock.LinkConfig{RecvBuffer: sweepRecvBuffer, SocketQueue: queue})
 		if err != nil {
 			return nil, &EnvError{Err: err}
 		}
-		ls := &linkState{link: l, ifi: ifi, addrs: addrs[idx]}
-		ls.batch, _ = l.(BatchLink)
-		ls.stamp, _ = l.(StampLink)
-		ls.stats, _ = l.(StatsLink)
-		p.open[idx] = ls
-		all := append(append([]*linkState(nil), *p.links.Load()...), ls)
-		p.links.Store(&all)
-		p.workers.Add(1)
-		go func() {
-			defer p.workers.Done()
-			p.receive(ls)
-		}()
 		links[idx] = ls
 	}
+	if rn, ok := p.net.(ReplyNetwork); ok && len(all) > 0 {
+		others, _ := rn.ReplyInterfaces() // without the list, replies come by the way out only
+		for _, ifi := range others {
+			if _, egress := ifis[ifi.Index]; egress {
+				continue
+			}
+			// A link that only receives: a small buffer and no ring.
+			if _, err := p.openLink(ifi, all, rawsock.LinkConfig{RecvBuffer: replyRecvBuffer, SocketQueue: true}); err != nil {
+				return nil, &EnvError{Err: err}
+			}
+		}
+	}
 	return links, nil
+}
+
+// replyRecvBuffer is the receive buffer of a link that only catches
+// replies that came back another way.
+const replyRecvBuffer = 1 << 20
+
+// openLink returns the Prober's link on ifi, opened with cfg if it has
+// none whose filter passes addrs; p.linkMu is held.
+func (p *Prober) openLink(ifi net.Interface, addrs []netip.Addr, cfg rawsock.LinkConfig) (*linkState, error) {
+	if ls := p.open[ifi.Index]; ls != nil && ls.covers(addrs) {
+		return ls, nil
+	}
+	cfg.Addrs = addrs
+	l, err := p.net.OpenLink(&ifi, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ls := &linkState{link: l, ifi: ifi, addrs: addrs}
+	ls.batch, _ = l.(BatchLink)
+	ls.stamp, _ = l.(StampLink)
+	ls.stats, _ = l.(StatsLink)
+	if rn, ok := p.net.(ReplyNetwork); ok {
+		ls.rpFilter = rn.RPFilter(ifi.Name)
+	}
+	p.open[ifi.Index] = ls
+	all := append(append([]*linkState(nil), *p.links.Load()...), ls)
+	p.links.Store(&all)
+	p.workers.Add(1)
+	go func() {
+		defer p.workers.Done()
+		p.receive(ls)
+	}()
+	return ls, nil
 }
 
 // receive runs a link's read loop until the Prober closes. A read error
@@ -86,7 +130,7 @@ func (p *Prober) openLinks(ifis map[int]net.Interface, addrs map[int][]netip.Add
 // loop after a pause; the error is counted.
 func (p *Prober) receive(ls *linkState) {
 	br, _ := ls.link.(BatchReceiver)
-	var rx rxBatch
+	rx := rxBatch{link: ls}
 	onPackets := func(pkts [][]byte, infos []rawsock.RecvInfo) { p.onPackets(&rx, pkts, infos) }
 	onPacket := func(pkt []byte, info rawsock.RecvInfo) {
 		rx.one[0], rx.oneInfo[0] = pkt, info

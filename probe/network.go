@@ -44,6 +44,15 @@ type Network interface {
 	ReservePort(src netip.Addr) (port uint16, release func(), err error)
 }
 
+// ReplyNetwork is a Network that tells where else replies may arrive: the
+// kernel takes a segment for a local address on any interface (the weak
+// host model), subject to IPv4's rp_filter. Host is one; a Prober whose
+// Network is not listens only on the interfaces its probes leave by.
+type ReplyNetwork interface {
+	ReplyInterfaces() ([]net.Interface, error)
+	RPFilter(ifname string) int
+}
+
 // Host is the Network of the machine the process runs on.
 type Host struct {
 	// NeighborTries and NeighborInterval bound next-hop resolution; zero
@@ -98,12 +107,19 @@ func (Host) OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (Link, error) {
 	return rawsock.Open(ifi, cfg)
 }
 
+// ReplyInterfaces lists the interfaces replies may arrive on.
+func (Host) ReplyInterfaces() ([]net.Interface, error) { return rawsock.ReplyInterfaces() }
+
+// RPFilter is the IPv4 reverse-path filter of ifname.
+func (Host) RPFilter(ifname string) int { return rawsock.RPFilter(ifname) }
+
 // ReservePort holds a free source port on src.
 func (Host) ReservePort(src netip.Addr) (uint16, func(), error) {
 	return rawsock.ReservePort(src)
 }
 
 var (
+	_ ReplyNetwork  = Host{}
 	_ Link          = (*rawsock.Link)(nil)
 	_ BatchLink     = (*rawsock.Link)(nil)
 	_ StatsLink     = (*rawsock.Link)(nil)

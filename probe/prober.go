@@ -74,6 +74,12 @@ type Stats struct {
 	// ReceiveErrors counts reads a link failed (the interface went down);
 	// its read loop starts again.
 	ReceiveErrors uint64
+	// RateLimitReprobed counts slow re-probes of timeouts whose next hop
+	// returned ICMP errors for other probes meanwhile (a router's ICMP
+	// rate limit may have eaten theirs); RateLimitUnsure counts timeouts
+	// that still may be such errors, each with an event WhyICMPRateLimit.
+	RateLimitReprobed uint64
+	RateLimitUnsure   uint64
 }
 
 // RateMax asks for the fastest rate at which every answer is still caught:
@@ -144,6 +150,7 @@ type Prober struct {
 	adaptive bool // RateMax: window follows the drop counters
 	runs     int  // Runs under way
 	stats    Stats
+	gateways map[neighKey]*gateway
 
 	wake chan struct{} // the head of the timer heap changed
 	slot chan struct{} // a probe left the window
@@ -173,6 +180,7 @@ func New(cfg Config) (*Prober, error) {
 	p.links.Store(new([]*linkState))
 	p.neigh.init(p)
 	p.probes = map[demuxKey]*entry{}
+	p.gateways = map[neighKey]*gateway{}
 	p.wake = make(chan struct{}, 1)
 	p.slot = make(chan struct{}, 64)
 	p.window = cfg.Concurrency

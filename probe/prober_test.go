@@ -472,3 +472,72 @@ func TestRingForSweeps(t *testing.T) {
 		})
 	}
 }
+
+// TestICMPRateLimit: probes rejected at once by a router whose ICMP
+// errors are rate-limited (a burst of 6, then one a second) all end
+// refused: the silent ones are probed again slowly, one a second through
+// that next hop, because ICMP errors came back through it for the others
+// (issue 12). Real silences among them stay timeouts. When slow re-probes
+// keep finding silence, the rest are not re-probed but marked as possibly
+// rate-limited.
+func TestICMPRateLimit(t *testing.T) {
+	type want struct {
+		outcomes        map[uint16]map[probe.Outcome]int
+		marked          int
+		reprobed, unsre uint64
+	}
+	limited := func(n, from int) []probe.Target {
+		var ts []probe.Target
+		for i := range n {
+			ts = append(ts, target(netip.AddrFrom4([4]byte{198, 18, 30, byte(from + i)}), probetest.PortICMPLimited))
+		}
+		return ts
+	}
+	silent := func(n, from int) []probe.Target {
+		var ts []probe.Target
+		for i := range n {
+			ts = append(ts, target(netip.AddrFrom4([4]byte{198, 18, 31, byte(from + i)}), probetest.PortSilent))
+		}
+		return ts
+	}
+	for _, tt := range []struct {
+		name    string
+		targets []probe.Target
+		want    want
+	}{
+		{"40 rejected, 3 silent among them", slices.Concat(limited(20, 1), silent(1, 1), limited(10, 21), silent(1, 2), limited(10, 31), silent(1, 3)),
+			want{map[uint16]map[probe.Outcome]int{probetest.PortICMPLimited: {probe.Refused: 40}, probetest.PortSilent: {probe.Timeout: 3}}, 0, 37, 0}},
+		{"silences are real: re-probing stops", slices.Concat(limited(6, 1), silent(20, 1), limited(2, 7)),
+			want{map[uint16]map[probe.Outcome]int{probetest.PortICMPLimited: {probe.Refused: 6, probe.Timeout: 2}, probetest.PortSilent: {probe.Timeout: 20}}, 19, 3, 19}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := probe.Config{Profile: short(t), Network: probetest.New()}
+				cfg.Profile.ICMP = probe.ICMPHard
+				pr, err := probe.New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer pr.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				defer cancel()
+				got := want{outcomes: map[uint16]map[probe.Outcome]int{probetest.PortICMPLimited: {}, probetest.PortSilent: {}}}
+				if err := pr.Run(ctx, tt.targets, func(r *probe.Result) {
+					got.outcomes[r.Port][r.Outcome]++
+					for _, e := range r.Events {
+						if strings.HasPrefix(e.Why, probe.WhyICMPRateLimit) {
+							got.marked++
+						}
+					}
+				}); err != nil {
+					t.Fatal(err)
+				}
+				st := pr.Stats()
+				got.reprobed, got.unsre = st.RateLimitReprobed, st.RateLimitUnsure
+				if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(want{})); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/icmp"
@@ -13,6 +14,8 @@ import (
 // parsed outside p.mu, then all handled under one hold of it, then what
 // they ask to send sent after it.
 type rxBatch struct {
+	link    *linkState          // the link the packets came in on
+	rp      map[netip.Addr]bool // reverse-path verdicts by source (rpFilter)
 	pkts    []rxPacket
 	acts    []action
 	send    *sender
@@ -50,6 +53,11 @@ func (p *Prober) onPackets(rx *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo)
 			malformed++
 		case parsedForeign:
 			unmatched++
+		case parsedOK:
+			if !p.reversePathOK(rx, pkt) {
+				rx.pkts[len(rx.pkts)-1] = rxPacket{}
+				unmatched++
+			}
 		}
 		if rp := &rx.pkts[len(rx.pkts)-1]; rp.at.IsZero() {
 			rx.pkts = rx.pkts[:len(rx.pkts)-1]
@@ -68,7 +76,11 @@ func (p *Prober) onPackets(rx *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo)
 		var out Output
 		if rp.icmp {
 			rp.in.Msg = &rp.msg
+			done, ignored := e.m.Done(), e.m.Result().Ignored
 			out = e.m.HandleICMP(rp.in, rp.at)
+			if !done && e.m.Result().Ignored == ignored {
+				p.sawICMP(e, rp.at)
+			}
 		} else {
 			rp.tcp.Seg = &rp.seg
 			out = e.m.HandleTCP(rp.tcp, rp.at)
@@ -78,6 +90,32 @@ func (p *Prober) onPackets(rx *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo)
 	p.mu.Unlock()
 	rx.acts = rx.send.transmit(rx.acts)
 	clear(rx.pkts) // no pointers kept past the call
+}
+
+// maxRPCache bounds a receive loop's cache of reverse-path verdicts.
+const maxRPCache = 1 << 16
+
+// reversePathOK applies the kernel's IPv4 reverse-path filter
+// (fib_validate_source, net.ipv4.conf.*.rp_filter) to a packet that came in
+// on rx.link: strict wants the route back to its source to leave by that
+// link, loose wants some route back. Verdicts are cached per source; the
+// route lookups run outside p.mu.
+func (p *Prober) reversePathOK(rx *rxBatch, pkt []byte) bool {
+	mode := rx.link.rpFilter
+	if mode == rawsock.RPFilterOff || len(pkt) < wire.IPv4MinLen || pkt[0]>>4 != 4 {
+		return true
+	}
+	src := netip.AddrFrom4([4]byte(pkt[12:16]))
+	if ok, seen := rx.rp[src]; seen {
+		return ok
+	}
+	if rx.rp == nil || len(rx.rp) >= maxRPCache {
+		rx.rp = map[netip.Addr]bool{}
+	}
+	r, err := p.net.RouteTo(src, rawsock.RouteOptions{})
+	ok := err == nil && (mode != rawsock.RPFilterStrict || r.Interface.Index == rx.link.ifi.Index)
+	rx.rp[src] = ok
+	return ok
 }
 
 // What parsePacket made of a packet.

@@ -130,6 +130,8 @@ type Result struct {
 
 	Started, Finished time.Time
 	Expect            string // assertion attached by the caller, if any
+
+	Life *Lifecycle // --handshake full / --scan ack only (probe/lifecycle.go)
 }
 
 // Err returns nil for an open port and otherwise an error wrapping the

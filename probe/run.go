@@ -198,6 +198,7 @@ func (r *runState) interrupt() {
 	defer p.mu.Unlock()
 	now := p.clock.Now()
 	for _, e := range r.entries {
+		e.pending = false // a slow re-probe that never started ends here
 		if out := e.m.Interrupt(now); out.Done {
 			p.unschedule(e)
 			p.release()

@@ -40,7 +40,12 @@ func (p *Prober) schedule(e *entry) {
 		p.unschedule(e)
 		return
 	}
-	due := int64(d.Sub(p.base))
+	p.scheduleAt(e, d)
+}
+
+// scheduleAt (re)places e in the timer heap at t; p.mu is held.
+func (p *Prober) scheduleAt(e *entry, t time.Time) {
+	due := int64(t.Sub(p.base))
 	if e.hidx >= 0 {
 		if due == e.due {
 			return
@@ -84,6 +89,10 @@ func (p *Prober) runTimers() {
 		nowRel := int64(now.Sub(p.base))
 		for len(p.timers) > 0 && p.timers[0].due <= nowRel {
 			e := heap.Pop(&p.timers).(*entry)
+			if e.pending { // a slow re-probe's slot has come
+				p.startSlowReprobe(e, now, &acts)
+				continue
+			}
 			p.dispatch(e, e.m.Tick(now), &acts)
 		}
 		wait := time.Hour

@@ -15,7 +15,6 @@ import (
 	"unsafe"
 
 	"github.com/mdlayher/packet"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -102,19 +101,9 @@ func Open(ifi *net.Interface, cfg LinkConfig) (*Link, error) {
 	if ifi == nil {
 		return nil, errors.New("rawsock: Open needs an interface")
 	}
-	nl, err := netlink.LinkByIndex(ifi.Index)
+	typ, hdrLen, encap, err := framing(ifi)
 	if err != nil {
-		return nil, fmt.Errorf("rawsock: look up interface %s (index %d): %w", ifi.Name, ifi.Index, err)
-	}
-	var typ packet.Type
-	var hdrLen int
-	switch enc := nl.Attrs().EncapType; enc {
-	case "ether", "loopback":
-		typ, hdrLen = packet.Raw, ethHeaderLen
-	case "none":
-		typ, hdrLen = packet.Datagram, 0
-	default:
-		return nil, fmt.Errorf("rawsock: interface %s has link type %q; only Ethernet, loopback and none (TUN, WireGuard) are supported", ifi.Name, enc)
+		return nil, err
 	}
 	filter, err := assembleFilter(hdrLen, cfg.Addrs)
 	if err != nil {
@@ -128,7 +117,7 @@ func Open(ifi *net.Interface, cfg LinkConfig) (*Link, error) {
 		return nil, fmt.Errorf("rawsock: open packet socket on %s: %w", ifi.Name, err)
 	}
 	l := &Link{ifi: *ifi, conn: conn, hdrLen: hdrLen}
-	if nl.Attrs().EncapType == "ether" {
+	if encap == "ether" {
 		if len(ifi.HardwareAddr) != 6 {
 			conn.Close()
 			return nil, fmt.Errorf("rawsock: Ethernet interface %s has hardware address %q, not a 6-byte MAC", ifi.Name, ifi.HardwareAddr)

@@ -62,3 +62,23 @@ next:
 	}
 	return out
 }
+
+// localPortListed reports whether a /proc/net/tcp or tcp6 table lists a
+// socket whose local port (the hex after the colon of the second field)
+// is port. Lines it cannot read are skipped.
+func localPortListed(table string, port uint16) bool {
+	for i, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if i == 0 || len(f) < 2 {
+			continue // the header
+		}
+		_, hex, ok := strings.Cut(f[1], ":")
+		if !ok {
+			continue
+		}
+		if p, err := strconv.ParseUint(hex, 16, 16); err == nil && uint16(p) == port {
+			return true
+		}
+	}
+	return false
+}

@@ -128,3 +128,57 @@ func randIntn(n int) int {
 	_, _ = rand.Read(b[:]) // never fails on Linux (Go 1.24+ crypto/rand.Read panics instead)
 	return int(binary.LittleEndian.Uint64(b[:]) % uint64(n))
 }
+
+// Where the kernel lists its TCP sockets, read when bind() may not be used
+// to ask (a port below 1024 without CAP_NET_BIND_SERVICE).
+var tcpTables = []string{"/proc/net/tcp", "/proc/net/tcp6"}
+
+// CheckSourcePort reports whether a probe may use port as its source port
+// on src (the unspecified address of a family: any address of it), the
+// way bind(2) would decide for connect(2): it binds a TCP socket there
+// without SO_REUSEADDR and closes it at once. A port that a socket of this
+// host holds on that address or the wildcard — listening, bound, in an
+// established connection, in TIME_WAIT — gives an error matching
+// syscall.EADDRINUSE: a raw SYN from it would collide with that socket,
+// and a teardown RST from it could reset a connection that is not the
+// probe's. When bind is not allowed (EACCES for a port below 1024), the
+// kernel's socket tables (/proc/net/tcp, tcp6) are read instead.
+func CheckSourcePort(src netip.Addr, port uint16) error {
+	fd, err := bindTCP(src, port)
+	if err == nil {
+		unix.Close(fd)
+		return nil
+	}
+	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
+		inUse, terr := portInTables(port)
+		if terr != nil {
+			return fmt.Errorf("rawsock: cannot tell whether TCP port %d is in use: bind: %v; %w", port, err, terr)
+		}
+		if !inUse {
+			return nil
+		}
+		err = syscall.EADDRINUSE
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("rawsock: TCP port %d is in use on %s by a socket of this host (bind would fail: %w)", port, src, syscall.EADDRINUSE)
+	}
+	return fmt.Errorf("rawsock: checking TCP port %d on %s: %w", port, src, err)
+}
+
+// portInTables reports whether any TCP socket in the kernel's tables has
+// local port port.
+func portInTables(port uint16) (bool, error) {
+	for _, name := range tcpTables {
+		b, err := os.ReadFile(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // no IPv6
+		}
+		if err != nil {
+			return false, err
+		}
+		if localPortListed(string(b), port) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

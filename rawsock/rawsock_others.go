@@ -52,3 +52,7 @@ func (l *Link) Close() error { return errNotImplemented }
 
 // CheckLoopback is not implemented on this GOOS.
 func CheckLoopback(dst netip.Addr) error { return errNotImplemented }
+
+// CheckSourcePort has nothing to check on this GOOS: raw probing is
+// Linux only, and connect(2) binds the port itself.
+func CheckSourcePort(src netip.Addr, port uint16) error { return nil }

@@ -7,7 +7,7 @@ import (
 )
 
 // Expectations --expect accepts.
-var Expectations = []string{"open", "refused", "unreachable", "timeout", "closed"}
+var Expectations = []string{"open", "refused", "unreachable", "timeout", "closed", "unfiltered", "filtered"}
 
 // ParseExpect checks an --expect value.
 func ParseExpect(v string) (string, error) {
@@ -16,7 +16,7 @@ func ParseExpect(v string) (string, error) {
 			return v, nil
 		}
 	}
-	return "", fmt.Errorf("unknown expectation %q: want one of open, refused, unreachable, timeout, closed", v)
+	return "", fmt.Errorf("unknown expectation %q: want one of open, refused, unreachable, timeout, closed, unfiltered, filtered (the last two with --scan ack)", v)
 }
 
 // Met reports whether r met its expectation. Without one, only an open

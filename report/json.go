@@ -39,12 +39,18 @@ type Stats struct {
 	Reprobed      uint64 `json:"reprobed"`       // probes run again because replies were dropped
 	Unsure        uint64 `json:"unsure"`         // results that gave up while replies were being dropped
 	ReceiveErrors uint64 `json:"receive_errors"` // reads a link failed (interface down)
+	// ICMP rate limits: timeouts probed again slowly because ICMP errors
+	// came back through their next hop for other probes meanwhile, and
+	// timeouts that may still be such an error (marked in their events).
+	RateLimitReprobed uint64 `json:"icmp_rate_limit_reprobed"`
+	RateLimitUnsure   uint64 `json:"icmp_rate_limit_unsure"`
 }
 
 // StatsFrom converts the Prober's counters.
 func StatsFrom(s probe.Stats) Stats {
 	return Stats{Unmatched: s.Unmatched, Malformed: s.Malformed, Dropped: s.Dropped,
-		Reprobed: s.Reprobed, Unsure: s.Unsure, ReceiveErrors: s.ReceiveErrors}
+		Reprobed: s.Reprobed, Unsure: s.Unsure, ReceiveErrors: s.ReceiveErrors,
+		RateLimitReprobed: s.RateLimitReprobed, RateLimitUnsure: s.RateLimitUnsure}
 }
 
 // Result is one probe in JSON. Durations are milliseconds as numbers.
@@ -85,6 +91,9 @@ type Result struct {
 	// Seq is the repetition this result belongs to with -c N (from 1);
 	// absent when each target is probed once.
 	Seq int `json:"seq,omitempty"`
+
+	// Lifecycle: what --handshake full / --scan ack add (lifecycle.go).
+	*Lifecycle
 }
 
 // Schedule is the SYN schedule a probe followed.
@@ -210,6 +219,7 @@ func FromProbe(r *probe.Result) *Result {
 	if r.Teardown {
 		out.Teardown = "rst"
 	}
+	out.Lifecycle = lifecycleOf(r)
 	return out
 }
 
@@ -376,6 +386,7 @@ func AppendEntry(b []byte, e Entry) []byte {
 		b = append(b, `,"seq":`...)
 		b = strconv.AppendInt(b, int64(e.Seq), 10)
 	}
+	b = appendLifecycle(b, r)
 	return append(b, "}\n"...)
 }
 

@@ -287,6 +287,7 @@ func (t *textWriter) Write(e Entry) error {
 			b = append(b, '\n')
 		}
 	}
+	b = appendLifeText(b, r, t.verbose)
 	t.buf = b
 	_, err := t.w.Write(b)
 	return err
@@ -350,6 +351,8 @@ func appendLine(b []byte, r *probe.Result) []byte {
 		b = append(b, ": "...)
 		b = appendUnsent(b, r)
 		b = append(b, ')')
+	case r.Outcome == probe.Filtered && r.Reason == probe.ReasonTimeout: // --scan ack
+		b = append(b, " (no answer to the ACK)"...)
 	case r.Outcome == probe.Timeout:
 		b = append(b, " after "...)
 		b = appendDur(b, r.Finished.Sub(r.Started))

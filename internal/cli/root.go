@@ -68,6 +68,7 @@ type Options struct {
 	Count       int
 	Interval    time.Duration
 	Mode        string
+	Life        lifeOptions // --handshake, --send, --close, --scan, … (handshake.go)
 }
 
 // Probing modes (--mode).
@@ -186,7 +187,8 @@ func newRootCmd(s Streams, env Env, o *Options) *cobra.Command {
 	f.DurationVar(&o.Interval, "interval", time.Second, "with -c: time between the starts of two rounds")
 	f.BoolVar(&o.KeepPrivs, "keep-privileges", false, "keep root and capabilities for the whole run (default: once its sockets are open, tcpprobe switches to the sudo user or nobody and drops every capability)")
 	f.StringVar(&o.Mode, "mode", ModeAuto, "how to probe: raw (own SYNs, needs CAP_NET_RAW), connect (the kernel's connect(2)), or auto (raw, else connect with a notice)")
-	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s))
+	o.addLifeFlags(cmd)
+	cmd.AddCommand(newVersionCmd(s), newSelftestCmd(s), newListenersCmd(s))
 	return cmd
 }
 

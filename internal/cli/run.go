@@ -117,6 +117,9 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if err := checkSource(cfg.Source, targets); err != nil {
 		return err
 	}
+	if err := o.checkSourcePort(cfg, targets); err != nil {
+		return err
+	}
 	if env.Planned != nil && o.JUnit == "" && o.Mode != ModeConnect && o.Count > 0 {
 		// Text, NDJSON and the JSON document stream each result out;
 		// what stays is the probe's state, about 1.7 KiB measured on a
@@ -208,6 +211,10 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	// dropped, serve them all.
 	pr, _ := probe.New(cfg)
 	defer pr.Close()
+	rawRun, err := o.lifeRunner(cfg, pr.Run)
+	if err != nil {
+		return err
+	}
 	defer rounds.prog.stop()
 
 	var (
@@ -240,7 +247,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 			num = seq
 		}
 		if mode != ModeConnect {
-			err := rounds.round(ctx, num, report.ModeRaw, pr.Run)
+			err := rounds.round(ctx, num, report.ModeRaw, rawRun)
 			var ee *probe.EnvError
 			fallback := seq == 1 && mode == ModeAuto && errors.As(err, &ee) && rounds.none()
 			switch {
@@ -376,6 +383,9 @@ func warnStats(s Streams, st report.Stats) {
 	// count is in the JSON stats, not worth a warning.
 	if st.Dropped > 0 && (st.Reprobed > 0 || st.Unsure > 0) {
 		fmt.Fprintf(s.Err, "tcpprobe: warning: the kernel dropped %d received packets (socket buffer full); %d probes were run again, %d results may have lost their answer (their events say so): lower --rate\n", st.Dropped, st.Reprobed, st.Unsure)
+	}
+	if st.RateLimitReprobed > 0 || st.RateLimitUnsure > 0 {
+		fmt.Fprintf(s.Err, "tcpprobe: warning: routers rate-limit ICMP errors: %d timeouts were probed again slowly because ICMP errors came back through the same next hop for other probes meanwhile; %d results may still be rate-limited errors (their events say so): lower --rate\n", st.RateLimitReprobed, st.RateLimitUnsure)
 	}
 	if st.ReceiveErrors > 0 {
 		fmt.Fprintf(s.Err, "tcpprobe: warning: reading replies failed %d times (did an interface go down?)\n", st.ReceiveErrors)

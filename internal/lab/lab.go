@@ -38,5 +38,11 @@ type Packet struct {
 // (that would be errno ETIMEDOUT with a nil error).
 var ErrGaveUp = errors.New("lab: connect() still in progress when the timeout ran out (gave up; not the kernel's ETIMEDOUT)")
 
+// Kinds of lab, the first part of their namespace names (Build).
+const (
+	KindTest     = "tpl" // built for a test (labtest.New)
+	KindSelftest = "tps" // built by tcpprobe selftest
+)
+
 // SkipNotRoot is what a test says when it skips for lack of privilege.
 const SkipNotRoot = "lab tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN) to create network namespaces; run as root, e.g. sudo go test ./..."

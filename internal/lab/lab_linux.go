@@ -36,12 +36,6 @@ const netnsDir = "/run/netns"
 // kind tpl for tests (New) and tps for tcpprobe selftest (Build).
 var labName = regexp.MustCompile(`^tp[ls]-([0-9]+)-[0-9a-f]+-[crs]$`)
 
-// Kinds of lab, the first part of their namespace names (Build).
-const (
-	KindTest     = "tpl" // built by New for a test
-	KindSelftest = "tps" // built by tcpprobe selftest
-)
-
 // Build builds a lab whose namespaces are named <kind>-<pid>-<random>-c/r/s
 // and returns it; the caller must Close it. A lab that fails half-way is
 // removed before Build returns. It first removes namespaces of labs whose

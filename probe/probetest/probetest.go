@@ -35,7 +35,14 @@ const (
 	PortBadThenOK  = 89 // SYN-ACK with a wrong ACK, then the right one
 	PortDelayed    = 90 // SYN-ACK after 50 ms
 	PortSpoofFirst = 91 // forged RST (no ACK) and a wrong-seq ICMP first, then RST+ACK
+	// PortICMPLimited gets ICMP port unreachable from a router that
+	// rate-limits its errors as Linux does: a burst of ICMPBurst, then one
+	// per second; the SYNs it has no token for go unanswered.
+	PortICMPLimited = 92
 )
+
+// ICMPBurst is the burst of the router's ICMP rate limit (PortICMPLimited).
+const ICMPBurst = 6
 
 // Addresses of the fake network.
 var (
@@ -72,6 +79,28 @@ type Network struct {
 	dropped  uint64 // replies lost so far
 
 	routeErr map[netip.Addr]syscall.Errno // SetRouteError
+
+	icmpTokens float64   // the router's ICMP rate limit (PortICMPLimited)
+	icmpLast   time.Time // last refill of icmpTokens
+}
+
+// icmpAllowed takes a token of the router's ICMP rate limit: one a second,
+// ICMPBurst at most.
+func (n *Network) icmpAllowed() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := time.Now()
+	if n.icmpLast.IsZero() {
+		n.icmpTokens = ICMPBurst
+	} else {
+		n.icmpTokens = min(ICMPBurst, n.icmpTokens+now.Sub(n.icmpLast).Seconds())
+	}
+	n.icmpLast = now
+	if n.icmpTokens < 1 {
+		return false
+	}
+	n.icmpTokens--
+	return true
 }
 
 // SetRouteError makes the route to dst fail with errno from now on, as an
@@ -247,6 +276,9 @@ func (l *Link) WriteIP(pkt []byte, dst net.HardwareAddr) error {
 		return nil
 	}
 	quote := append([]byte(nil), pkt...)
+	if seg.DstPort == PortICMPLimited && !n.icmpAllowed() {
+		return nil
+	}
 	for _, a := range answer(ip, seg, nth, quote) {
 		a := a
 		go func() {
@@ -301,7 +333,7 @@ func answer(ip wire.IPInfo, syn wire.Segment, nth int, quote []byte) []reply {
 		return []reply{{pkt: tcp(wire.SYN|wire.ACK, 0x5000, syn.Seq+1)}}
 	case PortClosed:
 		return []reply{{pkt: tcp(wire.RST|wire.ACK, 0, syn.Seq+1)}}
-	case PortICMPPort:
+	case PortICMPPort, PortICMPLimited:
 		return []reply{{pkt: unreach(3)}}
 	case PortICMPHost:
 		return []reply{{pkt: unreach(1)}}
