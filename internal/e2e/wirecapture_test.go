@@ -160,4 +160,3 @@ func tcpOf(fr []byte) ([]byte, bool) {
 	}
 	return ip, len(ip) >= 20
 }
-
