@@ -23,11 +23,14 @@ import (
 // tcpdump reads have seen it (dev_queue_xmit_nit), and queue the stamp on
 // the socket's error queue, read with recvmmsg(MSG_ERRQUEUE).
 //
-// Why a second socket: a stamp waiting in an error queue makes epoll report
-// EPOLLERR alone, and Go's poller then fails the next read wait on that
-// descriptor with ErrNotPollable: the receive loop on the link's own socket
-// would stop. The tx socket is never read through the poller; its error
-// queue is drained with non-blocking system calls.
+// Why a second socket: every stamp queued on a socket wakes its readers
+// (EPOLLERR), so on the link's own socket the receive loop would wake once
+// per sent frame for nothing; and the error queue is charged to the
+// socket's receive buffer (sock_queue_err_skb), where during a sweep stamps
+// and replies would crowd each other out. The tx socket is never read
+// through Go's poller (which fails a read wait whose only event is
+// EPOLLERR with ErrNotPollable); its error queue is drained with
+// non-blocking system calls.
 //
 // Matching a stamp to its frame: several goroutines send on one link at
 // once (probe.Prober's launch workers), so the order of stamps in the queue

@@ -308,8 +308,7 @@ func measureTxStamps(t *testing.T, n *testNet, l *Link, port *uint16) (late int)
 
 // TestTxStampsConcurrent sends batches from several goroutines at once on
 // one link: every frame must get its own kernel stamp, inside its call,
-// while a Receive on the link goes on working (a stamp in the link
-// socket's own error queue would make Go's poller fail its reads).
+// while a Receive on the link goes on working.
 func TestTxStampsConcurrent(t *testing.T) {
 	n := newTestNet(t)
 	listen(t, n, true, addrB4, 80)
