@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tcpprobe/tcpprobe/docs/schema"
 	"github.com/tcpprobe/tcpprobe/internal/lab"
 	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/report"
@@ -62,6 +63,9 @@ func TestConnectModeSaysWhatItKnows(t *testing.T) {
 	if r.stderr != "" {
 		t.Errorf("--profile linux in connect mode: stderr %q, want no notice (the kernel follows it)", r.stderr)
 	}
+	if err := schema.Validate([]byte(r.stdout)); err != nil {
+		t.Errorf("connect-mode output does not match the schema: %v", err)
+	}
 
 	// The default profile's schedule and ICMP policy are not the kernel's:
 	// a notice says so, once.
@@ -99,6 +103,9 @@ func TestTimeoutBoundsNeighbor(t *testing.T) {
 			res := got[target]
 			if res == nil {
 				t.Fatalf("no result\nstderr: %s", r.stderr)
+			}
+			if err := schema.Validate([]byte(r.stdout)); err != nil {
+				t.Errorf("output with ARP requests in the timeline does not match the schema: %v", err)
 			}
 			if res.Outcome != tc.outcome || res.Reason != tc.reason {
 				t.Errorf("%s %s (%s), want %s (%s)", res.Outcome, res.Errno, res.Reason, tc.outcome, tc.reason)
