@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/wire"
@@ -26,6 +27,11 @@ type entry struct {
 	pending  bool     // a slow re-probe waiting for its slot in the timer heap
 	prev     *Result  // while pending: the result it re-probes, kept if it never starts
 	gw       *gateway // its next hop's state
+	// unstamped counts the probe's sends whose departure time is not in
+	// its result yet; while it is above 0 a decided probe's finish waits
+	// (finishLater, p.mu) for stampSent (txstamp.go).
+	unstamped   atomic.Int32
+	finishLater bool
 }
 
 // nextHop returns the probe's next-hop hardware address, nil if none.
@@ -75,6 +81,9 @@ func (p *Prober) dispatch(e *entry, out Output, acts *[]action) {
 // among them), runs it again with a new ISS, appending its first SYN to
 // acts. p.mu is held.
 func (p *Prober) finish(e *entry, acts *[]action) {
+	if p.finishHeld(e) {
+		return
+	}
 	res := e.m.Result()
 	now := p.clock.Now()
 	if res.Reason == ReasonTimeout || res.Soft {

@@ -15,6 +15,7 @@ type linkState struct {
 	link  Link
 	batch BatchLink // nil if the link cannot batch
 	stats StatsLink // nil if the link has no drop counter
+	stamp StampLink // nil if the link cannot say when a frame left
 	ifi   net.Interface
 	addrs []netip.Addr  // local addresses its filter passes
 	drops atomic.Uint64 // kernel drops seen so far (pollDrops)
@@ -108,6 +109,7 @@ func (p *Prober) openLink(ifi net.Interface, addrs []netip.Addr, cfg rawsock.Lin
 	}
 	ls := &linkState{link: l, ifi: ifi, addrs: addrs}
 	ls.batch, _ = l.(BatchLink)
+	ls.stamp, _ = l.(StampLink)
 	ls.stats, _ = l.(StatsLink)
 	if rn, ok := p.net.(ReplyNetwork); ok {
 		ls.rpFilter = rn.RPFilter(ifi.Name)

@@ -53,12 +53,17 @@ func (m *Machine) derive() {
 // frame actually left (a kernel transmit timestamp, or the time the send
 // call returned). The SYN's event, the result's attempt list, the
 // timeline's order and, once decided, the RTT, connect time and answered
-// attempt follow. The schedule is not moved. An unknown attempt or a zero
-// t is ignored.
+// attempt follow, and the first SYN's time is the probe's start. The
+// schedule is not moved. An unknown attempt, a zero t, and a t after the
+// answer that decided the probe (a clock read late, after the send call:
+// not the answered SYN's departure) are ignored.
 func (m *Machine) SentAt(attempt int, t time.Time) {
 	i := attempt - 1
-	if i < 0 || i >= len(m.attempts) || t.IsZero() {
+	if i < 0 || i >= len(m.attempts) || t.IsZero() || (!m.decidedAt.IsZero() && t.After(m.decidedAt)) {
 		return
+	}
+	if i == 0 {
+		m.res.Started = t
 	}
 	old := m.attempts[i].sent
 	if old.Equal(t) {

@@ -21,7 +21,8 @@ type neighResult struct {
 	done              chan struct{}
 	mac               net.HardwareAddr
 	err               error
-	started, finished time.Time // the resolution's own span
+	trace             rawsock.Neighbor // the solicitations it sent
+	started, finished time.Time        // the resolution's own span
 }
 
 // neighCache resolves each next hop once. A next hop that answered is
@@ -56,7 +57,7 @@ func (c *neighCache) lookup(r rawsock.Route, since time.Time) (*neighResult, boo
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			nr.mac, nr.err = c.p.net.ResolveNeighbor(c.p.life, r)
+			nr.mac, nr.trace, nr.err = c.resolve(c.p.life, r)
 			nr.finished = c.p.clock.Now()
 			close(nr.done)
 		}()

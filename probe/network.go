@@ -59,6 +59,10 @@ type Host struct {
 	// means the kernel's defaults (3 tries, 1 s apart).
 	NeighborTries    int
 	NeighborInterval time.Duration
+	// NeighborTimeout bounds one next hop's whole resolution, like a
+	// connect timeout bounds connect(2)'s (the probe's give-up time, as
+	// --timeout cuts it); zero: only tries and interval bound it.
+	NeighborTimeout time.Duration
 }
 
 // RouteTo asks the kernel for the route to dst.
@@ -68,6 +72,14 @@ func (Host) RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Route, er
 
 // ResolveNeighbor finds the next hop's link-layer address.
 func (h Host) ResolveNeighbor(ctx context.Context, r rawsock.Route) (net.HardwareAddr, error) {
+	n, err := h.ResolveNeighborTrace(ctx, r)
+	return n.HardwareAddr, err
+}
+
+// ResolveNeighborTrace finds the next hop's link-layer address and says
+// which solicitations it sent (rawsock.ResolveNeighborTrace), within
+// NeighborTimeout.
+func (h Host) ResolveNeighborTrace(ctx context.Context, r rawsock.Route) (rawsock.Neighbor, error) {
 	tries, iv := h.NeighborTries, h.NeighborInterval
 	if tries <= 0 {
 		tries = 3
@@ -75,7 +87,19 @@ func (h Host) ResolveNeighbor(ctx context.Context, r rawsock.Route) (net.Hardwar
 	if iv <= 0 {
 		iv = time.Second
 	}
-	return rawsock.ResolveNeighbor(ctx, r, tries, iv)
+	if h.NeighborTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.NeighborTimeout)
+		defer cancel()
+	}
+	return rawsock.ResolveNeighborTrace(ctx, r, tries, iv)
+}
+
+// NeighborTracer is a Network whose next-hop resolution also says what it
+// sent (ARP requests, neighbour solicitations), so a result can show them;
+// Host is one.
+type NeighborTracer interface {
+	ResolveNeighborTrace(ctx context.Context, r rawsock.Route) (rawsock.Neighbor, error)
 }
 
 // OpenLink opens a raw link on ifi.
@@ -100,4 +124,6 @@ var (
 	_ BatchLink     = (*rawsock.Link)(nil)
 	_ StatsLink     = (*rawsock.Link)(nil)
 	_ BatchReceiver = (*rawsock.Link)(nil)
+
+	_ NeighborTracer = Host{}
 )

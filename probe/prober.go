@@ -167,7 +167,7 @@ func New(cfg Config) (*Prober, error) {
 	}
 	p := &Prober{cfg: cfg, net: cfg.Network, clock: cfg.Clock}
 	if p.net == nil {
-		p.net = Host{}
+		p.net = Host{NeighborTimeout: cfg.Profile.Schedule.GiveUp}
 	}
 	if p.clock == nil {
 		p.clock = SystemClock{}

@@ -68,7 +68,5 @@ func (r *runState) routeFailure(pl *planned) *Result {
 // answered: decided locally, over the time the resolution took (the
 // kernel's connect(2) fails with EHOSTUNREACH after the same wait).
 func (r *runState) neighborFailure(pl *planned, nr *neighResult) *Result {
-	res := r.localResult(pl, LocalError, syscall.EHOSTUNREACH, ReasonNeighbor)
-	res.Started, res.Finished = nr.started, nr.finished
-	return res
+	return r.neighborResult(pl, nr)
 }

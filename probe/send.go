@@ -3,6 +3,7 @@ package probe
 import (
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/tcpprobe/tcpprobe/wire"
 )
@@ -32,7 +33,8 @@ type sender struct {
 	bufs   [][]byte // encoding buffers, reused
 	pkts   [][]byte
 	macs   []net.HardwareAddr
-	which  []int // index in acts of each of pkts
+	which  []int       // index in acts of each of pkts
+	times  []time.Time // when each of pkts left, where the link says (StampLink)
 	routes map[netip.Addr]error
 	failed []sendFailure
 	next   []action // sends that finishing asked for (a probe run again)
@@ -51,23 +53,19 @@ func newSender(p *Prober) *sender { return &sender{p: p} }
 func (s *sender) transmit(acts []action) []action {
 	p := s.p
 	for len(acts) > 0 {
+		holdFinish(acts)
 		s.write(acts)
-		finish := false
+		p.mu.Lock()
+		s.stampSent(acts, &s.next)
+		for _, f := range s.failed {
+			p.sendFailed(&acts[f.i], f.err)
+		}
 		for i := range acts {
-			finish = finish || acts[i].finish
-		}
-		if finish || len(s.failed) > 0 {
-			p.mu.Lock()
-			for _, f := range s.failed {
-				p.sendFailed(&acts[f.i], f.err)
+			if acts[i].finish {
+				p.finish(acts[i].e, &s.next)
 			}
-			for i := range acts {
-				if acts[i].finish {
-					p.finish(acts[i].e, &s.next)
-				}
-			}
-			p.mu.Unlock()
 		}
+		p.mu.Unlock()
 		clear(s.failed)
 		s.failed = s.failed[:0]
 		clear(acts)
@@ -113,6 +111,10 @@ func (s *sender) write(acts []action) {
 		s.macs = append(s.macs, a.e.nextHop())
 		s.which = append(s.which, i)
 	}
+	if cap(s.times) < len(s.pkts) {
+		s.times = make([]time.Time, len(s.pkts))
+	}
+	s.times = s.times[:len(s.pkts)]
 	for a := 0; a < len(s.pkts); {
 		ls := acts[s.which[a]].e.link
 		z := a + 1
@@ -121,10 +123,10 @@ func (s *sender) write(acts []action) {
 		}
 		done := 0
 		if ls.batch != nil && z-a > 1 {
-			done, _ = ls.batch.WriteIPBatch(s.pkts[a:z], s.macs[a:z])
+			done = s.writeBatch(ls, a, z)
 		}
 		for i := a + done; i < z; i++ {
-			if err := ls.link.WriteIP(s.pkts[i], s.macs[i]); err != nil {
+			if err := s.writeOne(ls, i); err != nil {
 				s.failed = append(s.failed, sendFailure{s.which[i], err})
 			}
 		}

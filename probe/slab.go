@@ -11,7 +11,7 @@ type probeState struct {
 	m Machine
 }
 
-// slabMax bounds the probe states a Run allocates ahead: 65,536 of 656
+// slabMax bounds the probe states a Run allocates ahead: 65,536 of 680
 // bytes. Probes past it are allocated one by one.
 const slabMax = 1 << 16
 

@@ -31,6 +31,8 @@ type batchWriter struct {
 	sent   int
 	errno  unix.Errno
 	fn     func(fd uintptr) bool
+	done   bool             // what write returned under ctl
+	ctl    func(fd uintptr) // write for RawConn.Control, made once
 }
 
 // write sends the batch's unsent packets. It enters the kernel with
@@ -69,28 +71,8 @@ func (l *Link) WriteIPBatch(pkts [][]byte, dst []net.HardwareAddr) (int, error) 
 	if len(dst) != len(pkts) {
 		return 0, errors.New("rawsock: WriteIPBatch needs one next hop per packet")
 	}
-	var b *batchWriter
-	select {
-	case b = <-l.bfree:
-	default:
-		b = &batchWriter{}
-	}
-	defer func() {
-		select {
-		case l.bfree <- b:
-		default:
-		}
-	}()
-	if b.fn == nil {
-		b.fn = b.write
-		for i := range b.msgs {
-			b.frames[i] = make([]byte, l.hdrLen+l.ifi.MTU)
-			b.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.sas[i]))
-			b.msgs[i].hdr.Namelen = unix.SizeofSockaddrLinklayer
-			b.msgs[i].hdr.Iov = &b.iovs[i]
-			b.msgs[i].hdr.SetIovlen(1)
-		}
-	}
+	b := l.getBatchWriter()
+	defer l.putBatchWriter(b)
 	sent := 0
 	for sent < len(pkts) {
 		n := min(MaxBatch, len(pkts)-sent)
@@ -108,9 +90,9 @@ func (l *Link) WriteIPBatch(pkts [][]byte, dst []net.HardwareAddr) (int, error) 
 		// callers' sendmmsg calls run in parallel; Write would serialise
 		// them behind the descriptor's write lock. Write is for waiting:
 		// only when the kernel's send queue is full.
-		var done bool
-		err := l.rc.Control(func(fd uintptr) { done = b.write(fd) })
-		if err == nil && !done {
+		b.done = false
+		err := l.rc.Control(b.ctl)
+		if err == nil && !b.done {
 			err = l.rc.Write(b.fn)
 		}
 		sent += b.off
@@ -122,6 +104,36 @@ func (l *Link) WriteIPBatch(pkts [][]byte, dst []net.HardwareAddr) (int, error) 
 		}
 	}
 	return sent, nil
+}
+
+// getBatchWriter takes an idle batch writer or makes one.
+func (l *Link) getBatchWriter() *batchWriter {
+	var b *batchWriter
+	select {
+	case b = <-l.bfree:
+	default:
+		b = &batchWriter{}
+	}
+	if b.fn == nil {
+		b.fn = b.write
+		b.ctl = func(fd uintptr) { b.done = b.write(fd) }
+		for i := range b.msgs {
+			b.frames[i] = make([]byte, l.hdrLen+l.ifi.MTU)
+			b.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.sas[i]))
+			b.msgs[i].hdr.Namelen = unix.SizeofSockaddrLinklayer
+			b.msgs[i].hdr.Iov = &b.iovs[i]
+			b.msgs[i].hdr.SetIovlen(1)
+		}
+	}
+	return b
+}
+
+// putBatchWriter returns b to the idle list.
+func (l *Link) putBatchWriter(b *batchWriter) {
+	select {
+	case l.bfree <- b:
+	default:
+	}
 }
 
 // frame builds packet i of the batch: link header, payload, address.

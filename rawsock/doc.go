@@ -13,6 +13,9 @@
 //     leaves through it: WriteIP sends a finished IP packet, Receive delivers
 //     the IP packets addressed to the probe's local addresses, with the
 //     kernel's receive timestamp and its checksum status (spec §5.3).
+//     WriteIPStamped and WriteIPBatchStamped also say when each frame left:
+//     the driver's transmit timestamp, read back from the error queue of a
+//     second, send-only packet socket (see txstamp_linux.go).
 //   - ReservePort holds a source port outside the kernel's ephemeral range
 //     that no local socket uses (spec §5.1).
 //

@@ -41,6 +41,8 @@ type Link struct {
 	stats LinkStats
 
 	bfree chan *batchWriter // idle batch writers of WriteIPBatch
+
+	tx *txStamper // the send-only socket of stamped writes
 }
 
 // writer holds what one concurrent WriteIP call needs, so the call does not
@@ -125,6 +127,14 @@ func Open(ifi *net.Interface, cfg LinkConfig) (*Link, error) {
 	}
 	if err := l.setup(cfg); err != nil {
 		conn.Close()
+		return nil, err
+	}
+	sockType := unix.SOCK_RAW
+	if typ == packet.Datagram {
+		sockType = unix.SOCK_DGRAM
+	}
+	if l.tx, err = openTxStamper(ifi.Name, sockType); err != nil {
+		l.Close()
 		return nil, err
 	}
 	n := 2 * runtime.GOMAXPROCS(0)
@@ -453,6 +463,7 @@ func (l *Link) Close() error {
 		l.ring = nil
 	}
 	l.rmu.Unlock()
+	_ = l.tx.close()
 	if err := l.conn.Close(); err != nil {
 		return fmt.Errorf("rawsock: close packet socket on %s: %w", l.ifi.Name, err)
 	}

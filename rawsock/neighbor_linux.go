@@ -23,26 +23,37 @@ import (
 const usableNUD = netlink.NUD_REACHABLE | netlink.NUD_STALE | netlink.NUD_DELAY |
 	netlink.NUD_PROBE | netlink.NUD_PERMANENT | netlink.NUD_NOARP
 
-// ResolveNeighbor returns the link-layer address of r.NextHop on r.Interface.
-// It takes it from the kernel's neighbour table when that holds a usable
-// entry (REACHABLE, STALE, DELAY, PROBE, PERMANENT, NOARP). Otherwise it
-// solicits the address itself, with ARP (IPv4) or NDP (IPv6), up to tries
-// times, interval apart (defaults 3 and 1 s), and fails with an error wrapping
-// syscall.EHOSTUNREACH, as connect(2) does after a neighbour failure.
+// ResolveNeighbor returns the link-layer address of r.NextHop on r.Interface:
+// ResolveNeighborTrace without the record of what was sent.
+func ResolveNeighbor(ctx context.Context, r Route, tries int, interval time.Duration) (net.HardwareAddr, error) {
+	n, err := ResolveNeighborTrace(ctx, r, tries, interval)
+	return n.HardwareAddr, err
+}
+
+// ResolveNeighborTrace finds the link-layer address of r.NextHop on
+// r.Interface and says how. It takes it from the kernel's neighbour table
+// when that holds a usable entry (REACHABLE, STALE, DELAY, PROBE,
+// PERMANENT, NOARP). Otherwise it solicits the address itself, with ARP
+// (IPv4) or NDP (IPv6), up to tries times, interval apart (defaults 3 and
+// 1 s), and records when each solicitation left and when the answer came.
+// When none is answered it fails with a *NeighborError wrapping
+// syscall.EHOSTUNREACH, as connect(2) does after a neighbour failure; when
+// ctx ends first (its deadline bounds the whole resolution), with a
+// *NeighborError wrapping ctx.Err(). Either error holds what was sent.
 //
 // It solicits in user space rather than making the kernel resolve, so that
 // tries and interval are the caller's and not the interface's sysctls, and
 // so that the wait is bounded by ctx. The kernel's table is not changed.
 //
 // Interfaces without a link layer (loopback, TUN, WireGuard) and local
-// routes return nil, nil.
-func ResolveNeighbor(ctx context.Context, r Route, tries int, interval time.Duration) (net.HardwareAddr, error) {
+// routes return a zero Neighbor and no error.
+func ResolveNeighborTrace(ctx context.Context, r Route, tries int, interval time.Duration) (Neighbor, error) {
 	ifi := r.Interface
 	if r.Local || ifi.Flags&net.FlagLoopback != 0 || len(ifi.HardwareAddr) == 0 {
-		return nil, nil
+		return Neighbor{}, nil
 	}
 	if !r.NextHop.IsValid() {
-		return nil, errors.New("rawsock: ResolveNeighbor: route has no next hop")
+		return Neighbor{}, errors.New("rawsock: ResolveNeighbor: route has no next hop")
 	}
 	if tries <= 0 {
 		tries = DefaultSolicitTries
@@ -52,14 +63,17 @@ func ResolveNeighbor(ctx context.Context, r Route, tries int, interval time.Dura
 	}
 	nh := r.NextHop.Unmap()
 	if hw, err := kernelNeighbor(ifi.Index, nh); err != nil {
-		return nil, err
+		return Neighbor{}, err
 	} else if hw != nil {
-		return hw, nil
+		return Neighbor{HardwareAddr: hw, FromTable: true}, nil
 	}
+	s := &solicitation{ctx: ctx, ifi: &ifi, nh: nh, tries: tries, interval: interval}
 	if nh.Is4() {
-		return solicitARP(ctx, &ifi, r.Src.Unmap(), nh, tries, interval)
+		s.n.Protocol = "arp"
+		return s.arp(r.Src.Unmap())
 	}
-	return solicitNDP(ctx, &ifi, r.Src, nh, tries, interval)
+	s.n.Protocol = "ndp"
+	return s.ndp(r.Src)
 }
 
 // kernelNeighbor returns the address of a usable entry for ip in the kernel's
@@ -83,23 +97,45 @@ func kernelNeighbor(index int, ip netip.Addr) (net.HardwareAddr, error) {
 	return nil, nil
 }
 
-// neighborError is the failure after the last unanswered solicitation.
-func neighborError(proto string, ifi *net.Interface, nh netip.Addr, tries int, interval time.Duration) error {
-	return fmt.Errorf("rawsock: %s for %s on %s got no answer after %d tries %v apart: %w; check that the host is up and on that link (`ip neigh show dev %s`)",
-		proto, nh, ifi.Name, tries, interval, syscall.EHOSTUNREACH, ifi.Name)
+// solicitation is one resolution by solicitation: where, how often, and
+// what it has sent so far.
+type solicitation struct {
+	ctx      context.Context
+	ifi      *net.Interface
+	nh       netip.Addr
+	tries    int
+	interval time.Duration
+	n        Neighbor
 }
 
-// solicit runs the common loop: send, then wait for an answer until the
-// next send; deadlines come from ctx.
-func solicit(ctx context.Context, tries int, interval time.Duration,
-	setDeadline func(time.Time) error, send func() error, recv func() (net.HardwareAddr, error)) (net.HardwareAddr, error) {
+// fail is the error after the last solicitation, or after ctx ended.
+func (s *solicitation) fail(err error) (Neighbor, error) {
+	return s.n, &NeighborError{NextHop: s.nh, Interface: s.ifi.Name, Tries: s.tries, Interval: s.interval, Neighbor: s.n, Err: err}
+}
+
+// run is the common loop: send, then wait for an answer until the next
+// send; deadlines come from ctx. It returns the answer's hardware address,
+// nil after the last unanswered try, or the error that stopped it.
+func (s *solicitation) run(setDeadline func(time.Time) error, send func() error, recv func() (net.HardwareAddr, error)) (net.HardwareAddr, error) {
+	ctx := s.ctx
 	stop := context.AfterFunc(ctx, func() { _ = setDeadline(aLongTimeAgo) })
 	defer stop()
-	for range tries {
+	deadline, bounded := ctx.Deadline()
+	for range s.tries {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// The deadline's own timer may not have fired yet: a request
+		// due at the deadline is not sent.
+		if bounded && !time.Now().Before(deadline) {
+			return nil, context.DeadlineExceeded
+		}
 		if err := send(); err != nil {
 			return nil, err
 		}
-		until := time.Now().Add(interval)
+		sent := time.Now()
+		s.n.Sent = append(s.n.Sent, sent)
+		until := sent.Add(s.interval)
 		for {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -109,6 +145,7 @@ func solicit(ctx context.Context, tries int, interval time.Duration,
 			}
 			hw, err := recv()
 			if err == nil && hw != nil {
+				s.n.Answered = time.Now()
 				return hw, nil
 			}
 			if err != nil {
@@ -128,27 +165,49 @@ func solicit(ctx context.Context, tries int, interval time.Duration,
 	return nil, nil
 }
 
-func solicitARP(ctx context.Context, ifi *net.Interface, src, nh netip.Addr, tries int, interval time.Duration) (net.HardwareAddr, error) {
+// finish turns what run returned into the resolution's result.
+func (s *solicitation) finish(hw net.HardwareAddr, err error) (Neighbor, error) {
+	switch {
+	case hw != nil:
+		s.n.HardwareAddr = hw
+		return s.n, nil
+	case err != nil && s.ctx.Err() != nil:
+		return s.fail(s.ctx.Err())
+	case errors.Is(err, context.DeadlineExceeded):
+		return s.fail(err)
+	case err != nil:
+		return s.n, fmt.Errorf("rawsock: %s for %s on %s: %w", s.n.Protocol, s.nh, s.ifi.Name, err)
+	}
+	return s.fail(syscall.EHOSTUNREACH)
+}
+
+// socketError explains a failure to open the solicitation socket.
+func socketError(what string, ifi *net.Interface, err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("rawsock: %s socket on %s: %w: needs CAP_NET_RAW (run as root or `sudo setcap cap_net_raw+ep $(which tcpprobe)`)", what, ifi.Name, err)
+	}
+	return fmt.Errorf("rawsock: %s socket on %s: %w", what, ifi.Name, err)
+}
+
+func (s *solicitation) arp(src netip.Addr) (Neighbor, error) {
+	ifi, nh := s.ifi, s.nh
 	if !src.Is4() {
-		return nil, fmt.Errorf("rawsock: ARP for %s on %s needs an IPv4 source address, route has %s", nh, ifi.Name, src)
+		return s.n, fmt.Errorf("rawsock: ARP for %s on %s needs an IPv4 source address, route has %s", nh, ifi.Name, src)
 	}
 	c, err := packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
 	if err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			return nil, fmt.Errorf("rawsock: ARP socket on %s: %w: needs CAP_NET_RAW (run as root or `sudo setcap cap_net_raw+ep $(which tcpprobe)`)", ifi.Name, err)
-		}
-		return nil, fmt.Errorf("rawsock: ARP socket on %s: %w", ifi.Name, err)
+		return s.n, socketError("ARP", ifi, err)
 	}
 	defer c.Close()
 	req, err := arp.NewPacket(arp.OperationRequest, ifi.HardwareAddr, src, ethernet.Broadcast[:len(ifi.HardwareAddr)], nh)
 	if err != nil {
-		return nil, fmt.Errorf("rawsock: build ARP request for %s on %s: %w", nh, ifi.Name, err)
+		return s.n, fmt.Errorf("rawsock: build ARP request for %s on %s: %w", nh, ifi.Name, err)
 	}
 	// The target hardware address of a request is unknown: zero.
 	req.TargetHardwareAddr = make(net.HardwareAddr, len(ifi.HardwareAddr))
 	pb, err := req.MarshalBinary()
 	if err != nil {
-		return nil, fmt.Errorf("rawsock: build ARP request: %w", err)
+		return s.n, fmt.Errorf("rawsock: build ARP request: %w", err)
 	}
 	fb, err := (&ethernet.Frame{
 		Destination: ethernet.Broadcast,
@@ -157,13 +216,13 @@ func solicitARP(ctx context.Context, ifi *net.Interface, src, nh netip.Addr, tri
 		Payload:     pb,
 	}).MarshalBinary()
 	if err != nil {
-		return nil, fmt.Errorf("rawsock: build ARP frame: %w", err)
+		return s.n, fmt.Errorf("rawsock: build ARP frame: %w", err)
 	}
 	buf := make([]byte, 1500)
-	hw, err := solicit(ctx, tries, interval, c.SetReadDeadline,
+	return s.finish(s.run(c.SetReadDeadline,
 		func() error {
 			if _, err := c.WriteTo(fb, &packet.Addr{HardwareAddr: ethernet.Broadcast}); err != nil {
-				return fmt.Errorf("rawsock: send ARP request for %s on %s: %w", nh, ifi.Name, err)
+				return fmt.Errorf("send ARP request for %s on %s: %w", nh, ifi.Name, err)
 			}
 			return nil
 		},
@@ -182,17 +241,11 @@ func solicitARP(ctx context.Context, ifi *net.Interface, src, nh netip.Addr, tri
 			}
 			// A reply, or the target's own request for us: both carry its MAC.
 			return p.SenderHardwareAddr, nil
-		})
-	if err != nil || hw != nil {
-		if err != nil && ctx.Err() == nil {
-			err = fmt.Errorf("rawsock: ARP for %s on %s: %w", nh, ifi.Name, err)
-		}
-		return hw, err
-	}
-	return nil, neighborError("ARP", ifi, nh, tries, interval)
+		}))
 }
 
-func solicitNDP(ctx context.Context, ifi *net.Interface, src, nh netip.Addr, tries int, interval time.Duration) (net.HardwareAddr, error) {
+func (s *solicitation) ndp(src netip.Addr) (Neighbor, error) {
+	ifi, nh := s.ifi, s.nh
 	var addr ndp.Addr = ndp.LinkLocal
 	if src.Is6() && !src.IsLinkLocalUnicast() {
 		addr = ndp.Addr(src.WithZone("").String())
@@ -202,32 +255,29 @@ func solicitNDP(ctx context.Context, ifi *net.Interface, src, nh netip.Addr, tri
 		c, _, err = ndp.Listen(ifi, ndp.LinkLocal)
 	}
 	if err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			return nil, fmt.Errorf("rawsock: NDP socket on %s: %w: needs CAP_NET_RAW (run as root or `sudo setcap cap_net_raw+ep $(which tcpprobe)`)", ifi.Name, err)
-		}
-		return nil, fmt.Errorf("rawsock: NDP socket on %s: %w", ifi.Name, err)
+		return s.n, socketError("NDP", ifi, err)
 	}
 	defer c.Close()
 	target := nh.WithZone("")
 	snm, err := ndp.SolicitedNodeMulticast(target)
 	if err != nil {
-		return nil, fmt.Errorf("rawsock: NDP for %s: %w", nh, err)
+		return s.n, fmt.Errorf("rawsock: NDP for %s: %w", nh, err)
 	}
 	ns := &ndp.NeighborSolicitation{
 		TargetAddress: target,
 		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Source, Addr: ifi.HardwareAddr}},
 	}
-	hw, err := solicit(ctx, tries, interval, c.SetReadDeadline,
+	return s.finish(s.run(c.SetReadDeadline,
 		func() error {
 			if err := c.WriteTo(ns, nil, snm); err != nil {
-				return fmt.Errorf("rawsock: send neighbour solicitation for %s on %s: %w", nh, ifi.Name, err)
+				return fmt.Errorf("send neighbour solicitation for %s on %s: %w", nh, ifi.Name, err)
 			}
 			return nil
 		},
 		func() (net.HardwareAddr, error) {
 			m, _, _, err := c.ReadFrom()
 			if err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) || s.ctx.Err() != nil {
 					return nil, err
 				}
 				return nil, nil // malformed NDP message: ignore
@@ -242,12 +292,5 @@ func solicitNDP(ctx context.Context, ifi *net.Interface, src, nh netip.Addr, tri
 				}
 			}
 			return nil, nil
-		})
-	if err != nil || hw != nil {
-		if err != nil && ctx.Err() == nil {
-			err = fmt.Errorf("rawsock: NDP for %s on %s: %w", nh, ifi.Name, err)
-		}
-		return hw, err
-	}
-	return nil, neighborError("neighbour solicitation", ifi, nh, tries, interval)
+		}))
 }

@@ -91,7 +91,7 @@ func TestLine(t *testing.T) {
 		{"interrupted", probe.Result{Target: "x:9", Outcome: probe.Interrupted, Errno: syscall.EINTR},
 			"x:9 interrupted"},
 		{"no responder", probe.Result{Target: "x:9", Outcome: probe.Unreachable, Errno: syscall.EHOSTUNREACH, Reason: "neighbor"},
-			"x:9 unreachable EHOSTUNREACH (neighbor from invalid IP) rtt=0.000ms"},
+			"x:9 unreachable EHOSTUNREACH (neighbor) rtt=0.000ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,5 +99,33 @@ func TestLine(t *testing.T) {
 				t.Errorf("Line:\n got %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLineUnsent: a next hop that never answered shows the solicitations
+// that did leave, not "nothing sent".
+func TestLineUnsent(t *testing.T) {
+	at := time.Unix(1000, 0)
+	arp := func(d time.Duration) probe.Event {
+		return probe.Event{Time: at.Add(d), Dir: probe.Sent, Reason: probe.ReasonARPRequest, Effect: probe.EffectIgnored, Why: probe.WhyUnanswered}
+	}
+	tests := []struct {
+		name string
+		r    probe.Result
+		want string
+	}{
+		{"neighbour failure", probe.Result{Target: "x:80", Outcome: probe.LocalError, Errno: syscall.EHOSTUNREACH, Reason: probe.ReasonNeighbor,
+			Events: []probe.Event{arp(0), arp(time.Second), arp(2 * time.Second)}, Started: at, Finished: at.Add(3 * time.Second)},
+			"x:80 local-error EHOSTUNREACH (neighbor-unreachable; 3 ARP requests unanswered, no SYN sent)"},
+		{"cut by --timeout", probe.Result{Target: "x:80", Outcome: probe.Timeout, Errno: syscall.ETIMEDOUT, Reason: probe.ReasonNeighborTimeout,
+			Events: []probe.Event{arp(0)}, Started: at, Finished: at.Add(time.Second)},
+			"x:80 timeout ETIMEDOUT after 1.000s (neighbor-timeout: 1 ARP request unanswered, no SYN sent)"},
+		{"route", probe.Result{Target: "x:80", Outcome: probe.LocalError, Errno: syscall.EACCES, Reason: probe.ReasonRouteProhibit, Started: at, Finished: at},
+			"x:80 local-error EACCES (route-prohibit; nothing sent)"},
+	}
+	for _, tt := range tests {
+		if got := Line(&tt.r); got != tt.want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
+		}
 	}
 }

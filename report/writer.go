@@ -332,8 +332,15 @@ func appendLine(b []byte, r *probe.Result) []byte {
 	case r.Outcome == probe.Open:
 		b = append(b, ' ')
 		b = appendTimes(b, r)
-		b = append(b, " from "...)
-		b = appendAddrText(b, r.Responder)
+		b = appendFrom(b, r.Responder)
+	case r.Outcome == probe.Timeout && r.Reason == probe.ReasonNeighborTimeout:
+		b = append(b, " after "...)
+		b = appendDur(b, r.Finished.Sub(r.Started))
+		b = append(b, " ("...)
+		b = append(b, r.Reason...)
+		b = append(b, ": "...)
+		b = appendUnsent(b, r)
+		b = append(b, ')')
 	case r.Outcome == probe.Filtered && r.Reason == probe.ReasonTimeout: // --scan ack
 		b = append(b, " (no answer to the ACK)"...)
 	case r.Outcome == probe.Timeout:
@@ -345,21 +352,21 @@ func appendLine(b []byte, r *probe.Result) []byte {
 	case r.Outcome == probe.LocalError:
 		b = append(b, " ("...)
 		b = append(b, r.Reason...)
-		b = append(b, "; nothing sent)"...)
+		b = append(b, "; "...)
+		b = appendUnsent(b, r)
+		b = append(b, ')')
 	case r.Outcome == probe.Interrupted:
 	case r.Soft:
 		b = append(b, " ("...)
 		b = append(b, r.Reason...)
-		b = append(b, " from "...)
-		b = appendAddrText(b, r.Responder)
+		b = appendFrom(b, r.Responder)
 		b = append(b, ", soft: reported at the deadline after "...)
 		b = appendDur(b, r.Finished.Sub(r.Started))
 		b = append(b, ')')
 	default:
 		b = append(b, " ("...)
 		b = append(b, r.Reason...)
-		b = append(b, " from "...)
-		b = appendAddrText(b, r.Responder)
+		b = appendFrom(b, r.Responder)
 		b = append(b, ") "...)
 		b = appendTimes(b, r)
 	}
@@ -407,6 +414,8 @@ func timelineLine(r *probe.Result, e *probe.Event) string {
 	if e.Dir == probe.Sent {
 		target := fmt.Sprintf("%s", netipPort(r))
 		switch {
+		case e.Flags == 0 && e.Reason != "": // an ARP request or neighbour solicitation
+			fmt.Fprintf(&b, " %s → %s", e.Reason, e.From)
 		case e.Flags == wire.SYN:
 			fmt.Fprintf(&b, " SYN → %s seq=%d", target, e.Seq)
 			if e.Retransmit {

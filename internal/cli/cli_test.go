@@ -651,7 +651,7 @@ func TestConnectFallback(t *testing.T) {
 	for _, r := range doc.Results {
 		rows = append(rows, row{r.Target, r.Outcome, r.Errno, r.Reason, r.Mode})
 	}
-	want := []row{{open, "open", "", "syn-ack", "connect"}, {closed, "refused", "ECONNREFUSED", "connect-refused", "connect"}}
+	want := []row{{open, "open", "", "syn-ack", "connect"}, {closed, "refused", "ECONNREFUSED", "rst", "connect"}}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
 	}
@@ -668,7 +668,7 @@ func TestConnectFallback(t *testing.T) {
 // TestConnectMode runs --mode connect outright, with -c.
 func TestConnectMode(t *testing.T) {
 	open, _ := loopbackPorts(t)
-	got := runCmd(t, Env{}, "", "--mode", "connect", "-c", "2", "--interval", "20ms", open)
+	got := runCmd(t, Env{}, "", "--mode", "connect", "--profile", "linux", "-c", "2", "--interval", "20ms", open)
 	if got.code != ExitOK || !strings.Contains(got.stdout, "seq=2 "+open+" open rtt=") || !strings.Contains(got.stdout, "2 probes sent, 2 answered, 0.0% loss (open 2)") || got.stderr != "" {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", got.code, got.stdout, got.stderr)
 	}

@@ -50,6 +50,9 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	}
 	defer done()
 	total := plan.Total()
+	if err := checkSource(cfg.Source, familyTargets(plan)); err != nil {
+		return err
+	}
 	if err := o.checkSourcePort(cfg, familyTargets(plan)); err != nil {
 		return err
 	}
@@ -110,7 +113,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	}
 
 	kcfg := kconnect.Config{Profile: cfg.Profile, Interface: cfg.Interface, Source: cfg.Source,
-		SourcePort: cfg.SourcePort, TTL: o.TTL, Rate: max(cfg.Rate, 0), Concurrency: cfg.Concurrency}
+		SourcePort: cfg.SourcePort, TTL: o.TTL, Rate: max(cfg.Rate, 0), Concurrency: cfg.Concurrency, Kernel: kernelSchedule(env)}
 	mode := o.Mode
 	rounds := &rounds{
 		out:   w,
@@ -159,6 +162,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		errMu  sync.Mutex
 		runErr error // the first round's error that ends the run
 		wg     sync.WaitGroup
+		notice connectNotice // once per run, whichever round falls back
 	)
 	fail := func(err error) {
 		errMu.Lock()
@@ -204,6 +208,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		if seq == 1 {
 			settle() // connect(2) rounds need nothing settled
 		}
+		notice.say(s, kcfg)
 		if err := rounds.round(ctx, num, report.ModeConnect, o.diagnosing(kconnect.New(kcfg).Run)); err != nil {
 			fail(err)
 		}

@@ -2,10 +2,13 @@ package kconnect
 
 import (
 	"context"
+	"net"
 	"net/netip"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/tcpprobe/tcpprobe/icmp"
 	"github.com/tcpprobe/tcpprobe/probe"
 )
 
@@ -22,20 +25,68 @@ type Config struct {
 	Rate float64
 	// Concurrency caps connects in flight (0: no cap).
 	Concurrency int
+	// Kernel is this host's own SYN schedule (the linux profile's), which
+	// connect(2) follows whatever Profile says: it dates the SYNs the
+	// kernel says it sent. Zero: read from this host's sysctls.
+	Kernel probe.Schedule
 }
 
 // Reasons a connect-mode result gives, beside the route-* words of
 // package probe for errors connect() returned at once.
 const (
-	ReasonRefused = "connect-refused" // ECONNREFUSED: an RST or ICMP port unreachable; the kernel does not say which
-	ReasonError   = "connect-error"   // another asynchronous error (ICMP unreachable)
+	ReasonRefused = "connect-refused" // ECONNREFUSED from connect() itself (a local REJECT): nothing more is known
+	ReasonError   = "connect-error"   // another asynchronous error whose ICMP message the kernel did not queue
 )
 
 // Prober runs kernel connects.
-type Prober struct{ cfg Config }
+type Prober struct {
+	cfg Config
+
+	localOnce sync.Once
+	local     []netip.Addr // this host's addresses, read once
+}
 
 // New returns a Prober for cfg.
-func New(cfg Config) *Prober { return &Prober{cfg: cfg} }
+func New(cfg Config) *Prober {
+	if len(cfg.Kernel.SYNs) == 0 {
+		cfg.Kernel = HostSchedule()
+	}
+	return &Prober{cfg: cfg}
+}
+
+// HostSchedule is this host's connect(2) SYN schedule, from its sysctls
+// (Linux's defaults when they cannot be read).
+func HostSchedule() probe.Schedule {
+	r, l, err := probe.HostSysctls()
+	if err != nil {
+		r, l = 6, 4
+	}
+	return probe.LinuxSchedule(r, l)
+}
+
+// isLocal reports whether a is src or another address of this host: an
+// ICMP error from there was made by this host's own stack (a neighbour
+// failure), not by the network.
+func (p *Prober) isLocal(a, src netip.Addr) bool {
+	a = a.Unmap().WithZone("")
+	if a == src.Unmap().WithZone("") || a.IsLoopback() {
+		return true
+	}
+	p.localOnce.Do(func() {
+		addrs, _ := net.InterfaceAddrs()
+		for _, x := range addrs {
+			if pf, err := netip.ParsePrefix(x.String()); err == nil {
+				p.local = append(p.local, pf.Addr().Unmap().WithZone(""))
+			}
+		}
+	})
+	for _, l := range p.local {
+		if l == a {
+			return true
+		}
+	}
+	return false
+}
 
 // Run connects to every target and calls emit, from one goroutine, with
 // each result as it is decided. When ctx is cancelled, connects in flight
@@ -107,6 +158,26 @@ func (p *Prober) result(t probe.Target, start time.Time, o probe.Outcome, errno 
 	}
 }
 
+// icmpError is what the socket's error queue (IP_RECVERR, IPV6_RECVERR)
+// says about the ICMP error that ended a connect(): the message's type and
+// code and who sent it. The kernel queues it only when an ICMP error, not
+// an RST, decided.
+type icmpError struct {
+	V6         bool
+	Type, Code uint8
+	From       netip.Addr
+}
+
+// neighborFailure reports whether e is the error a host's own stack sends
+// itself when the next hop never answered ARP or neighbour solicitation:
+// host unreachable (v4 3/1) or address unreachable (v6 1/3).
+func (e *icmpError) neighborFailure() bool {
+	if e.V6 {
+		return e.Type == 1 && e.Code == 3
+	}
+	return e.Type == 3 && e.Code == 1
+}
+
 // classify maps connect()'s errno to an outcome. sync says connect()
 // itself failed (nothing was sent), rather than the handshake.
 func classify(errno syscall.Errno, sync bool) (probe.Outcome, string) {
@@ -134,4 +205,56 @@ func classify(errno syscall.Errno, sync bool) (probe.Outcome, string) {
 		return probe.Timeout, probe.ReasonTimeout
 	}
 	return probe.Unreachable, ReasonError
+}
+
+// verdict is the outcome, reason and responder of a handshake that ended
+// with errno, saying only what the kernel told: qe is the ICMP error the
+// error queue held (nil: none, so an ECONNREFUSED came from an RST, sent
+// from the target's address), local says whether an address is this
+// host's. An ICMP error this host sent itself about its next hop is a
+// neighbour failure: nothing left the host, a local error as in raw mode.
+func verdict(errno syscall.Errno, qe *icmpError, target netip.Addr, local func(netip.Addr) bool) (probe.Outcome, string, netip.Addr) {
+	if errno == 0 {
+		return probe.Open, probe.ReasonSYNACK, target
+	}
+	if qe != nil && errno != syscall.ETIMEDOUT {
+		reason := icmp.Linux(&icmp.Message{V6: qe.V6, Type: qe.Type, Code: qe.Code}).Reason
+		switch {
+		case qe.neighborFailure() && qe.From.IsValid() && local(qe.From):
+			return probe.LocalError, probe.ReasonNeighbor, netip.Addr{}
+		case errno == syscall.ECONNREFUSED:
+			return probe.Refused, reason, qe.From
+		}
+		return probe.Unreachable, reason, qe.From
+	}
+	switch errno {
+	case syscall.ECONNREFUSED:
+		return probe.Refused, probe.ReasonRST, target
+	case syscall.ETIMEDOUT:
+		return probe.Timeout, probe.ReasonTimeout, netip.Addr{}
+	}
+	return probe.Unreachable, ReasonError, netip.Addr{}
+}
+
+// attempts dates the n SYNs connect() sent from start: the first at start,
+// each retransmission at the kernel's own schedule (its timer, initial RTO
+// 1 s, is what sent them; TCP_INFO counts them but does not date them),
+// none after end.
+func attempts(n int, start, end time.Time, kernel probe.Schedule) []time.Time {
+	out := make([]time.Time, 0, max(n, 1))
+	for i := 0; i < max(n, 1); i++ {
+		var off time.Duration
+		switch {
+		case i < len(kernel.SYNs):
+			off = kernel.SYNs[i]
+		case len(kernel.SYNs) > 0:
+			off = kernel.SYNs[len(kernel.SYNs)-1]
+		}
+		at := start.Add(off)
+		if at.After(end) {
+			at = end
+		}
+		out = append(out, at)
+	}
+	return out
 }

@@ -31,6 +31,14 @@ func (p *Prober) connect(ctx context.Context, t probe.Target) *probe.Result {
 	defer unix.Close(fd)
 	// Close with an RST, like the raw prober's teardown.
 	_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	// Queue the ICMP error that may end the handshake, with its sender:
+	// in SYN_SENT every ICMP error is hard anyway, so connect() behaves
+	// the same (tcp_v4_err, tcp_v6_err).
+	if fam == unix.AF_INET {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+	} else {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1)
+	}
 	if p.cfg.Interface != "" {
 		if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, p.cfg.Interface); err != nil {
 			return p.failed(t, start, err, true)
@@ -94,7 +102,9 @@ func (p *Prober) connect(ctx context.Context, t probe.Target) *probe.Result {
 	return p.done(r, fd, err, false)
 }
 
-// done fills r from connect()'s final error (nil: connected).
+// done fills r from connect()'s final error (nil: connected), the ICMP
+// error the socket's error queue holds and the SYN count TCP_INFO gives
+// (tcpi_total_retrans + 1).
 func (p *Prober) done(r *probe.Result, fd int, err error, sync bool) *probe.Result {
 	r.Finished = time.Now()
 	if sa, gerr := unix.Getsockname(fd); gerr == nil {
@@ -105,17 +115,37 @@ func (p *Prober) done(r *probe.Result, fd int, err error, sync bool) *probe.Resu
 		errno = syscall.EIO
 	}
 	r.Errno = errno
-	r.Outcome, r.Reason = classify(errno, sync)
 	if sync {
+		r.Outcome, r.Reason = classify(errno, true)
 		r.Attempts = nil
+		return r
 	}
+	syns, rtt := 1, time.Duration(0)
+	if ti, gerr := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO); gerr == nil {
+		syns += int(ti.Total_retrans)
+		rtt = time.Duration(ti.Rtt) * time.Microsecond
+	}
+	r.Attempts = attempts(syns, r.Started, r.Finished, p.cfg.Kernel)
+	var qe *icmpError
+	if errno != 0 {
+		qe, _ = readRecvErr(fd)
+	}
+	r.Outcome, r.Reason, r.Responder = verdict(errno, qe, r.Addr, func(a netip.Addr) bool { return p.isLocal(a, r.Src) })
+	last := r.Attempts[len(r.Attempts)-1]
 	switch r.Outcome {
 	case probe.Open:
-		r.RTT = r.Finished.Sub(r.Started)
-		r.Responder = r.Addr
 		r.Teardown = true
+		// The kernel's own RTT sample of the handshake when it is
+		// unambiguous (one SYN); else from the last SYN.
+		if syns == 1 && rtt > 0 {
+			r.RTT = rtt
+		} else {
+			r.RTT = r.Finished.Sub(last)
+		}
 	case probe.Refused, probe.Unreachable:
-		r.RTT = r.Finished.Sub(r.Started)
+		r.RTT = r.Finished.Sub(last)
+	case probe.LocalError:
+		r.Attempts = nil // the SYNs never left this host
 	}
 	return r
 }

@@ -70,3 +70,26 @@ func TestRunLoopback(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestBindErrorNamed: a connect that cannot even bind (the source port is
+// a listener's) is a local error whose errno has its name, not "errno 98".
+func TestBindErrorNamed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	held := netip.MustParseAddrPort(ln.Addr().String())
+	p := probe.Classic()
+	p.Schedule = p.Schedule.Cut(time.Second)
+	var got *probe.Result
+	err = New(Config{Profile: p, Source: held.Addr(), SourcePort: held.Port()}).Run(context.Background(),
+		[]probe.Target{{Name: "t", Addr: held}}, func(r *probe.Result) { got = r })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Outcome != probe.LocalError || probe.ErrnoName(got.Errno) != "EADDRINUSE" || got.Responder.IsValid() || len(got.Attempts) != 0 {
+		t.Errorf("%s %s (%s) responder %v attempts %d; want local-error EADDRINUSE, no responder, no SYN",
+			got.Outcome, probe.ErrnoName(got.Errno), got.Reason, got.Responder, len(got.Attempts))
+	}
+}

@@ -1,0 +1,293 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/internal/lab"
+	"github.com/tcpprobe/tcpprobe/internal/labtest"
+)
+
+// The clocks of a result, checked against tcpdump on the client's own
+// interface (design §7 "True clocks"): a sent event is stamped when its
+// frame left, rtt_ms is the wire's SYN → SYN-ACK time of the answered SYN.
+
+// clockTolerance is how far a sent event may be from its frame, and an RTT
+// from the wire's (or 2 % of it, whichever is larger).
+const clockTolerance = 50 * time.Microsecond
+
+// TCP flags.
+const (
+	flRST = 0x04
+	flSYN = 0x02
+	flACK = 0x10
+)
+
+// clockResult is the part of a JSON result the clock checks read.
+// AnsweredAttempt and ConnectMs are absent until the timing fields of
+// issue 12 are in the output; the checks of them run once they are.
+type clockResult struct {
+	Target          string    `json:"target"`
+	Outcome         string    `json:"outcome"`
+	SourcePort      uint16    `json:"source_port"`
+	ISS             uint32    `json:"iss"`
+	RTTMs           *float64  `json:"rtt_ms"`
+	ConnectMs       *float64  `json:"connect_ms"`
+	AnsweredAttempt *int      `json:"answered_attempt"`
+	Started         time.Time `json:"started"`
+	Attempts        []struct {
+		AtMs float64   `json:"at_ms"`
+		Time time.Time `json:"time"`
+	} `json:"attempts"`
+	Events []struct {
+		AtMs float64 `json:"at_ms"`
+		Dir  string  `json:"dir"`
+		Kind string  `json:"kind"`
+		Seq  *uint32 `json:"seq"`
+	} `json:"events"`
+}
+
+// clockRun runs tcpprobe --json with args and returns its results.
+func clockRun(t *testing.T, l *lab.Lab, limit time.Duration, args ...string) []clockResult {
+	t.Helper()
+	r := tcpprobe(t, l, limit, append([]string{"--json"}, args...)...)
+	var doc struct {
+		Results []clockResult `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("tcpprobe %s: not a JSON document (%v)\nexit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, r.exit, r.stdout, r.stderr)
+	}
+	return doc.Results
+}
+
+// durMs converts JSON milliseconds.
+func durMs(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+
+// wireOf is what the wire shows of one probe: its SYNs (in order) and the
+// SYN-ACK that answered, and our teardown RST.
+type wireOf struct {
+	syns   []time.Time
+	synack time.Time
+	rst    time.Time
+}
+
+func probeOnWire(fs []wireFrame, sport uint16, iss uint32) wireOf {
+	var w wireOf
+	for _, f := range fs {
+		switch {
+		case f.sport == sport && f.flags == flSYN && f.seq == iss:
+			w.syns = append(w.syns, f.at)
+		case f.dport == sport && f.flags == flSYN|flACK && f.ack == iss+1 && w.synack.IsZero():
+			w.synack = f.at
+		case f.sport == sport && f.flags&flRST != 0 && f.seq == iss+1:
+			// The client kernel answers the SYN-ACK with its own RST
+			// from the SYN-ACK's softirq, before tcpprobe can: the
+			// last RST is tcpprobe's teardown.
+			w.rst = f.at
+		}
+	}
+	return w
+}
+
+// near reports whether got is within tol of want, and the error.
+func near(got, want time.Time, tol time.Duration) (time.Duration, bool) {
+	d := got.Sub(want)
+	return d, d.Abs() <= tol
+}
+
+// rttTolerance is clockTolerance or 2 % of the wire's RTT.
+func rttTolerance(wire time.Duration) time.Duration {
+	return max(clockTolerance, wire/50)
+}
+
+// checkClocks compares every open result with the wire: each sent SYN and
+// RST event with its frame, rtt_ms with the SYN → SYN-ACK of the answered
+// (last) SYN. A result or frame that is missing fails the test; a time off
+// by more than the tolerance is returned in late, so the caller may
+// measure again. It also returns the errors seen, for the log.
+func checkClocks(t *testing.T, res []clockResult, fs []wireFrame) (late []string, sent, rtt []time.Duration) {
+	t.Helper()
+	latef := func(format string, a ...any) { late = append(late, fmt.Sprintf(format, a...)) }
+	for _, r := range res {
+		if r.Outcome != "open" || r.RTTMs == nil {
+			t.Errorf("%s: outcome %s, rtt %v: want open with an RTT", r.Target, r.Outcome, r.RTTMs)
+			continue
+		}
+		w := probeOnWire(fs, r.SourcePort, r.ISS)
+		if len(w.syns) == 0 || w.synack.IsZero() || w.rst.IsZero() {
+			t.Errorf("%s port %d: the capture lacks its SYN (%d), SYN-ACK (%v) or RST (%v)", r.Target, r.SourcePort, len(w.syns), w.synack, w.rst)
+			continue
+		}
+		if len(r.Attempts) != len(w.syns) {
+			t.Errorf("%s port %d: %d attempts, %d SYNs on the wire", r.Target, r.SourcePort, len(r.Attempts), len(w.syns))
+			continue
+		}
+		for i, a := range r.Attempts {
+			d, ok := near(a.Time, w.syns[i], clockTolerance)
+			sent = append(sent, d)
+			if !ok {
+				latef("%s port %d: attempt %d at %v, its SYN left at %v: off by %v", r.Target, r.SourcePort, i+1, a.Time, w.syns[i], d)
+			}
+		}
+		nsyn := 0
+		for _, ev := range r.Events {
+			if ev.Dir != "sent" {
+				continue
+			}
+			at := r.Started.Add(durMs(ev.AtMs))
+			var want time.Time
+			switch ev.Kind {
+			case "SYN":
+				if nsyn < len(w.syns) {
+					want = w.syns[nsyn]
+				}
+				nsyn++
+			case "RST":
+				want = w.rst
+			default:
+				continue
+			}
+			// at_ms has microsecond resolution: allow it.
+			d, ok := near(at, want, clockTolerance+time.Microsecond)
+			sent = append(sent, d)
+			if !ok {
+				latef("%s port %d: sent %s event at %v, its frame left at %v: off by %v", r.Target, r.SourcePort, ev.Kind, at, want, d)
+			}
+		}
+		wireRTT := w.synack.Sub(w.syns[len(w.syns)-1])
+		d := durMs(*r.RTTMs) - wireRTT
+		rtt = append(rtt, d)
+		if d.Abs() > rttTolerance(wireRTT)+time.Microsecond {
+			latef("%s port %d: rtt_ms %.3f, the wire's SYN → SYN-ACK %v: off by %v", r.Target, r.SourcePort, *r.RTTMs, wireRTT, d)
+		}
+	}
+	return late, sent, rtt
+}
+
+// clockRounds bounds how often a clock test measures: on a loaded machine
+// tcpdump's own tap (its copy and wake-up, between its timestamp and the
+// driver's) now and then takes longer than the tolerance, and a round where
+// that happened is measured again. Every round must be within 10 times the
+// tolerance.
+const clockRounds = 3
+
+// measureClocks runs round until one has no time off by more than the
+// tolerance, at most clockRounds times, and fails the test if none had.
+func measureClocks(t *testing.T, round func() (late []string)) {
+	t.Helper()
+	for i := 1; i <= clockRounds; i++ {
+		late := round()
+		if len(late) == 0 || t.Failed() {
+			return
+		}
+		t.Logf("round %d: %d times off by more than the tolerance, first: %s", i, len(late), late[0])
+		if i == clockRounds {
+			t.Errorf("in each of %d rounds some times were off by more than the tolerance:\n%s", clockRounds, strings.Join(late, "\n"))
+		}
+	}
+}
+
+// farOff fails the test for a sent event or an RTT off by more than 10
+// times the tolerance: no round may be that far.
+func farOff(t *testing.T, sent, rtt []time.Duration) {
+	t.Helper()
+	for _, d := range slices.Concat(sent, rtt) {
+		if d.Abs() > 10*clockTolerance {
+			t.Errorf("a time %v off the wire's (sent events %s; rtt %s)", d, summary(sent), summary(rtt))
+			return
+		}
+	}
+}
+
+// summary says how large the errors ds are: count, median and largest
+// absolute value, and the signed median (positive: tcpprobe's time later).
+func summary(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	a := make([]time.Duration, len(ds))
+	s := slices.Clone(ds)
+	for i, d := range ds {
+		a[i] = d.Abs()
+	}
+	slices.Sort(a)
+	slices.Sort(s)
+	return fmt.Sprintf("n=%d |error| median %v max %v (signed median %v)", len(a), a[len(a)/2], a[len(a)-1], s[len(s)/2])
+}
+
+// TestClockAccuracy: tcpprobe -c 10 on the plain path and on the delayed
+// one, tcpdump beside it: each rtt_ms within 50 µs (or 2 %) of the wire's
+// SYN → SYN-ACK, each sent event within 50 µs of its frame.
+func TestClockAccuracy(t *testing.T) {
+	t.Parallel()
+	l := labtest.New(t)
+	for _, tc := range []struct {
+		name string
+		port uint16
+	}{
+		{"plain", lab.PortOpen},
+		{"delayed", lab.PortDelay},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target := netip.AddrPortFrom(lab.ServerV4, tc.port).String()
+			measureClocks(t, func() []string {
+				c := captureWire(t, l, fmt.Sprintf("tcp port %d", tc.port))
+				res := clockRun(t, l, 30*time.Second, "-c", "10", "--interval", "50ms", "--schedule", "0,1s/3s", target)
+				fs := c.frames(t)
+				if len(res) != 10 {
+					t.Fatalf("%d results, want 10", len(res))
+				}
+				late, sent, rtt := checkClocks(t, res, fs)
+				farOff(t, sent, rtt)
+				t.Logf("%s: sent events vs frames: %s; rtt_ms vs wire: %s", tc.name, summary(sent), summary(rtt))
+				return late
+			})
+		})
+	}
+}
+
+// TestClockFirstSYNDropped: the router drops the first SYN, the second is
+// answered: the answered attempt is 2, the connect time runs from the
+// first SYN to the SYN-ACK, the RTT from the second SYN.
+func TestClockFirstSYNDropped(t *testing.T) {
+	t.Parallel()
+	l := labtest.New(t)
+	target := netip.AddrPortFrom(lab.ServerV4, lab.PortDropFirst1).String()
+	var r clockResult
+	var fs []wireFrame
+	measureClocks(t, func() []string {
+		c := captureWire(t, l, fmt.Sprintf("tcp port %d", lab.PortDropFirst1))
+		res := clockRun(t, l, 30*time.Second, "--schedule", "0,300ms/3s", target)
+		fs = c.frames(t)
+		if len(res) != 1 {
+			t.Fatalf("%d results, want 1", len(res))
+		}
+		r = res[0]
+		late, sent, rtt := checkClocks(t, res, fs)
+		farOff(t, sent, rtt)
+		t.Logf("sent events vs frames: %s; rtt_ms vs wire: %s", summary(sent), summary(rtt))
+		return late
+	})
+	w := probeOnWire(fs, r.SourcePort, r.ISS)
+	if len(w.syns) != 2 || w.synack.IsZero() {
+		t.Fatalf("wire: %d SYNs and SYN-ACK %v, want 2 SYNs and an answer", len(w.syns), w.synack)
+	}
+	if r.AnsweredAttempt == nil || r.ConnectMs == nil {
+		// The fields come with the rest of issue 12; what is here
+		// (attempts, events, rtt_ms against the wire) is checked above.
+		t.Logf("answered_attempt / connect_ms not in this build's JSON: not checked")
+		return
+	}
+	if *r.AnsweredAttempt != 2 {
+		t.Errorf("answered_attempt %d, want 2", *r.AnsweredAttempt)
+	}
+	wireConnect := w.synack.Sub(w.syns[0])
+	if d := durMs(*r.ConnectMs) - wireConnect; d.Abs() > rttTolerance(wireConnect)+time.Microsecond {
+		t.Errorf("connect_ms %.3f, the wire's first SYN → SYN-ACK %v: off by %v", *r.ConnectMs, wireConnect, d)
+	}
+}

@@ -1,0 +1,184 @@
+package probe_test
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tcpprobe/tcpprobe/probe"
+	"github.com/tcpprobe/tcpprobe/probe/probetest"
+	"github.com/tcpprobe/tcpprobe/rawsock"
+	"github.com/tcpprobe/tcpprobe/wire"
+)
+
+// sendLag is how long after a stamped write begins its frame leaves, and
+// callLag how long after that the call returns (on veth the peers' whole
+// stacks run inside it): the Prober decides to send before either.
+const (
+	sendLag = 500 * time.Microsecond
+	callLag = 2 * time.Millisecond
+)
+
+// stampNet is the fake network with links that say when each frame left.
+type stampNet struct{ *probetest.Network }
+
+func (n stampNet) OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (probe.Link, error) {
+	l, err := n.Network.OpenLink(ifi, cfg)
+	return stampLink{l}, err
+}
+
+type stampLink struct{ probe.Link }
+
+func (l stampLink) WriteIPStamped(pkt []byte, dst net.HardwareAddr) (time.Time, error) {
+	time.Sleep(sendLag)
+	left := time.Now()
+	err := l.WriteIP(pkt, dst) // the fake peer may answer at once
+	time.Sleep(callLag)
+	return left, err
+}
+
+func (l stampLink) WriteIPBatchStamped(pkts [][]byte, dst []net.HardwareAddr, times []time.Time) (int, error) {
+	for i := range pkts {
+		t, err := l.WriteIPStamped(pkts[i], dst[i])
+		if err != nil {
+			return i, err
+		}
+		times[i] = t
+	}
+	return len(pkts), nil
+}
+
+// TestSentTimes: a Prober on links that stamp their frames puts those
+// times in its results: the attempts, the SYN and RST events, the start,
+// and the RTT of the answer, also when the answer is handled before the
+// send call that carried the SYN has returned (PortOpen answers at once).
+func TestSentTimes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := probetest.New()
+		pr, err := probe.New(probe.Config{Profile: short(t), Network: stampNet{net}, Options: probe.DefaultOptions()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		// What a streaming writer sees: the result as it is handed on.
+		got := map[string]*probe.Result{}
+		targets := []probe.Target{target(probetest.Server4, probetest.PortOpen), target(probetest.Server4, probetest.PortDelayed),
+			target(probetest.Server4, probetest.PortDropFirst), target(probetest.Server4, probetest.PortClosed)}
+		if err := pr.Run(context.Background(), targets, func(r *probe.Result) {
+			c := *r
+			c.Attempts = slices.Clone(r.Attempts)
+			c.Events = slices.Clone(r.Events)
+			got[r.Target] = &c
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sent := map[uint16][]probetest.Sent{} // by destination port, in order
+		for _, s := range net.Sent() {
+			sent[s.Seg.DstPort] = append(sent[s.Seg.DstPort], s)
+		}
+		for _, tc := range []struct {
+			port    uint16
+			outcome probe.Outcome
+			rtt     time.Duration
+			syns    int
+			rsts    int
+		}{
+			{probetest.PortOpen, probe.Open, 0, 1, 1},
+			{probetest.PortDelayed, probe.Open, 50 * time.Millisecond, 1, 1},
+			{probetest.PortDropFirst, probe.Open, 0, 2, 1},
+			// Decided by the peer's RST while the SYN's send call still
+			// runs: the result waits for the SYN's time.
+			{probetest.PortClosed, probe.Refused, 0, 1, 0},
+		} {
+			r := got[netip.AddrPortFrom(probetest.Server4, tc.port).String()]
+			if r == nil || r.Outcome != tc.outcome {
+				t.Fatalf("port %d: %+v, want %s", tc.port, r, tc.outcome)
+			}
+			wire4 := sent[tc.port]
+			var syns, rsts []time.Time
+			for _, s := range wire4 {
+				if s.Seg.Flags == wire.SYN {
+					syns = append(syns, s.Time)
+				} else {
+					rsts = append(rsts, s.Time)
+				}
+			}
+			if len(syns) != tc.syns || len(r.Attempts) != tc.syns || len(rsts) != tc.rsts {
+				t.Fatalf("port %d: %d SYNs and %d RSTs left, %d attempts; want %d, %d, %d", tc.port, len(syns), len(rsts), len(r.Attempts), tc.syns, tc.rsts, tc.syns)
+			}
+			for i := range syns {
+				if !r.Attempts[i].Equal(syns[i]) {
+					t.Errorf("port %d: attempt %d at %v, its SYN left at %v", tc.port, i+1, r.Attempts[i], syns[i])
+				}
+			}
+			if !r.Started.Equal(syns[0]) {
+				t.Errorf("port %d: started %v, the first SYN left at %v", tc.port, r.Started, syns[0])
+			}
+			// The fake link stamps a reply when it is read, which may be
+			// after the peer sent it: the RTT runs from the answered
+			// SYN's departure to that time, at least the peer's delay.
+			if want := r.Finished.Sub(syns[len(syns)-1]); r.RTT != want || r.RTT < tc.rtt {
+				t.Errorf("port %d: RTT %v, want %v (the answer at %v less the answered SYN's departure %v), at least %v",
+					tc.port, r.RTT, want, r.Finished, syns[len(syns)-1], tc.rtt)
+			}
+			n := 0
+			for _, ev := range r.Events {
+				if ev.Dir != probe.Sent {
+					continue
+				}
+				var want time.Time
+				switch {
+				case ev.Flags == wire.SYN && n < len(syns):
+					want = syns[n]
+					n++
+				case ev.Flags == wire.RST && len(rsts) > 0:
+					want = rsts[0]
+				}
+				if !ev.Time.Equal(want) {
+					t.Errorf("port %d: sent %v event at %v, its frame left at %v", tc.port, ev.Flags, ev.Time, want)
+				}
+			}
+		}
+	})
+}
+
+// TestMachineSentAt: the corrections a Machine takes and those it refuses.
+func TestMachineSentAt(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	local := netip.MustParseAddrPort("198.18.1.2:40000")
+	remote := netip.MustParseAddrPort("198.18.2.2:80")
+	synack := func(m *probe.Machine) probe.TCPInfo {
+		return probe.TCPInfo{Seg: &wire.Segment{Flags: wire.SYN | wire.ACK, Ack: m.ISS() + 1}, From: remote.Addr(), ChecksumOK: true}
+	}
+	tests := []struct {
+		name    string
+		at      time.Duration // the correction, after t0
+		attempt int
+		started time.Duration
+		rtt     time.Duration
+	}{
+		{"the SYN left later", 300 * time.Microsecond, 1, 300 * time.Microsecond, 700 * time.Microsecond},
+		{"after its answer: not its time", 2 * time.Millisecond, 1, 0, time.Millisecond},
+		{"no such attempt", 300 * time.Microsecond, 2, 0, time.Millisecond},
+		{"attempt 0 (they count from 1)", 300 * time.Microsecond, 0, 0, time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := probe.NewMachine(probe.Classic(), local, remote, 7)
+			m.Start(t0)
+			m.HandleTCP(synack(m), t0.Add(time.Millisecond)) // answered before the time came
+			m.SentAt(tt.attempt, t0.Add(tt.at))
+			r := m.Result()
+			if got := r.Started.Sub(t0); got != tt.started || r.Attempts[0].Sub(t0) != tt.started || r.Events[0].Time.Sub(t0) != tt.started {
+				t.Errorf("started %v, attempt %v, SYN event %v; want all %v", got, r.Attempts[0].Sub(t0), r.Events[0].Time.Sub(t0), tt.started)
+			}
+			if r.RTT != tt.rtt {
+				t.Errorf("RTT %v, want %v", r.RTT, tt.rtt)
+			}
+		})
+	}
+}

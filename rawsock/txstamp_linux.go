@@ -1,0 +1,395 @@
+package rawsock
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Stamped writes go through a second packet socket of the link, the tx
+// socket, which only sends: protocol 0, so the kernel hands it no frame.
+// SO_TIMESTAMPING with SOF_TIMESTAMPING_TX_SOFTWARE on it makes the driver
+// stamp each frame as it takes it (skb_tx_timestamp in ndo_start_xmit:
+// veth, loopback, tun and most NICs call it), right after the taps that
+// tcpdump reads have seen it (dev_queue_xmit_nit), and queue the stamp on
+// the socket's error queue, read with recvmmsg(MSG_ERRQUEUE).
+//
+// Why a second socket: every stamp queued on a socket wakes its readers
+// (EPOLLERR), so on the link's own socket the receive loop would wake once
+// per sent frame for nothing; and the error queue is charged to the
+// socket's receive buffer (sock_queue_err_skb), where during a sweep stamps
+// and replies would crowd each other out. The tx socket is never read
+// through Go's poller (which fails a read wait whose only event is
+// EPOLLERR with ErrNotPollable); its error queue is drained with
+// non-blocking system calls.
+//
+// Matching a stamp to its frame: several goroutines send on one link at
+// once (probe.Prober's launch workers), so the order of stamps in the queue
+// says nothing about whose they are, and a counter key (OPT_ID) is taken
+// by whichever send reaches the kernel first. Without OPT_TSONLY the queue
+// returns the frame itself: its first txKeyLen bytes, hashed, are the key
+// (addresses, ports, sequence number, IP ID and TSval make it unique among
+// frames in flight). A caller drains the queue under txStamper.mu into
+// pend, then takes its own frames' stamps from pend; stamps another
+// caller's drain moved there wait for their owner.
+
+// txKeyLen is how much of a frame its key covers: Ethernet, IPv6 and a
+// TCP header with 40 bytes of options fit.
+const txKeyLen = 14 + 40 + 60
+
+// txWait bounds how long a stamped write waits for a stamp that is not
+// queued when its send call returns (a driver that transmits later, from
+// another CPU's qdisc run). A frame whose stamp does not come in time gets
+// the time its send call returned.
+const txWait = 2 * time.Millisecond
+
+// txProbeFrames is how many stamped frames without any stamp make a link
+// give up on kernel stamps (a driver that never calls skb_tx_timestamp).
+const txProbeFrames = 8
+
+// txPendMax bounds the stamps drained but not claimed; beyond it, stamps
+// older than txPendAge are dropped (their owner gave up on them).
+const (
+	txPendMax = 4096
+	txPendAge = time.Second
+)
+
+// Kernel stamp states of a link.
+const (
+	txUnknown int32 = iota // no stamped write has finished yet
+	txKernel               // the driver stamps frames
+	txNone                 // it does not: stamped writes take the time the send call returned
+)
+
+// txStamper is the tx socket of a link and what drains its error queue.
+type txStamper struct {
+	fd    int
+	file  *os.File        // owns fd; its poller waits when the send queue is full
+	rc    syscall.RawConn // of file
+	seed  maphash.Seed
+	state atomic.Int32
+	// noStamp counts stamped frames sent while state was txUnknown
+	// without a stamp coming back.
+	noStamp atomic.Int32
+
+	kernel, after atomic.Uint64
+
+	free chan *txWriter // idle single-frame writers
+
+	mu sync.Mutex
+	// Following fields protected by mu.
+	pend map[uint64]int64 // frame key → stamp (Unix ns), drained and not yet claimed
+	rx   txDrain
+}
+
+// txDrain is the preallocated state of one recvmmsg(MSG_ERRQUEUE).
+type txDrain struct {
+	data [MaxBatch][txKeyLen]byte
+	oob  [MaxBatch][256]byte
+	iovs [MaxBatch]unix.Iovec
+	msgs [MaxBatch]mmsghdr
+}
+
+// txWriter is the state of one WriteIPStamped call.
+type txWriter struct {
+	buf   []byte
+	frame []byte
+	sa    unix.SockaddrLinklayer
+	err   error
+	fn    func(fd uintptr) bool
+}
+
+func (w *txWriter) write(fd uintptr) bool {
+	w.err = unix.Sendto(int(fd), w.frame, 0, &w.sa)
+	return w.err != unix.EAGAIN
+}
+
+// openTxStamper opens the link's tx socket, of the link socket's type
+// (SOCK_RAW or SOCK_DGRAM), with transmit timestamps on. A kernel that
+// refuses SO_TIMESTAMPING leaves a tx socket whose writes take the time
+// the send call returned.
+func openTxStamper(ifname string, typ int) (*txStamper, error) {
+	fd, err := unix.Socket(unix.AF_PACKET, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("rawsock: open transmit socket for %s: %w", ifname, err)
+	}
+	t := &txStamper{fd: fd, seed: maphash.MakeSeed(), pend: make(map[uint64]int64, 256), free: make(chan *txWriter, 16)}
+	// The error queue is charged to the receive buffer; it stays short
+	// because every stamped write drains it.
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
+	flags := unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_SOFTWARE
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, flags) != nil {
+		t.state.Store(txNone)
+	}
+	t.file = os.NewFile(uintptr(fd), "packet-tx:"+ifname)
+	if t.rc, err = t.file.SyscallConn(); err != nil {
+		t.file.Close()
+		return nil, fmt.Errorf("rawsock: transmit socket for %s: %w", ifname, err)
+	}
+	for i := range t.rx.msgs {
+		m := &t.rx.msgs[i].hdr
+		t.rx.iovs[i].Base = &t.rx.data[i][0]
+		t.rx.iovs[i].SetLen(txKeyLen)
+		m.Iov = &t.rx.iovs[i]
+		m.SetIovlen(1)
+		m.Control = &t.rx.oob[i][0]
+	}
+	return t, nil
+}
+
+// close closes the tx socket; a nil txStamper (Open failed before it) is
+// nothing to close.
+func (t *txStamper) close() error {
+	if t == nil {
+		return nil
+	}
+	return t.file.Close()
+}
+
+// key is the key of a frame as the error queue returns it.
+func (t *txStamper) key(frame []byte) uint64 {
+	return maphash.Bytes(t.seed, frame[:min(len(frame), txKeyLen)])
+}
+
+// drainLocked moves every stamp in the error queue into pend; t.mu is held.
+// It returns how many it moved.
+func (t *txStamper) drainLocked() int {
+	moved := 0
+	for {
+		for i := range t.rx.msgs {
+			t.rx.msgs[i].hdr.SetControllen(len(t.rx.oob[i]))
+			t.rx.msgs[i].hdr.Flags = 0
+		}
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(t.fd), uintptr(unsafe.Pointer(&t.rx.msgs[0])), MaxBatch,
+			unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return moved // EAGAIN: empty
+		}
+		n := int(r)
+		for i := 0; i < n; i++ {
+			m := &t.rx.msgs[i]
+			ns, ok := parseTxStamp(t.rx.oob[i][:m.hdr.Controllen])
+			if !ok {
+				continue
+			}
+			t.pend[t.key(t.rx.data[i][:min(int(m.len), txKeyLen)])] = ns
+			moved++
+		}
+		if n < MaxBatch {
+			break
+		}
+	}
+	if len(t.pend) > txPendMax {
+		old := time.Now().Add(-txPendAge).UnixNano()
+		for k, ns := range t.pend {
+			if ns < old {
+				delete(t.pend, k)
+			}
+		}
+	}
+	return moved
+}
+
+// parseTxStamp reads the software transmit time (SCM_TIMESTAMPING ts[0])
+// of one error-queue message whose extended error says it is a send
+// timestamp (SO_EE_ORIGIN_TIMESTAMPING, SCM_TSTAMP_SND). It does not
+// allocate.
+func parseTxStamp(oob []byte) (ns int64, ok bool) {
+	hdr := unix.CmsgLen(0)
+	var isSnd bool
+	for len(oob) >= hdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		clen := int(h.Len)
+		if clen < hdr || clen > len(oob) {
+			break
+		}
+		data := oob[hdr:clen]
+		switch {
+		case h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_TX_TIMESTAMP && len(data) >= int(unsafe.Sizeof(unix.SockExtendedErr{})):
+			ee := (*unix.SockExtendedErr)(unsafe.Pointer(&data[0]))
+			isSnd = ee.Origin == unix.SO_EE_ORIGIN_TIMESTAMPING && ee.Info == unix.SCM_TSTAMP_SND
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPING && len(data) >= 3*int(unsafe.Sizeof(unix.Timespec{})):
+			ts := (*unix.Timespec)(unsafe.Pointer(&data[0]))
+			if ts.Sec != 0 || ts.Nsec != 0 {
+				ns = ts.Nano()
+			}
+		}
+		next := unix.CmsgSpace(clen - hdr)
+		if next > len(oob) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return ns, isSnd && ns != 0
+}
+
+// claim sets times[i] to the kernel stamp of frames[i] where one has come,
+// waiting up to txWait for missing ones, and to after elsewhere.
+func (t *txStamper) claim(frames [][]byte, keys []uint64, times []time.Time, after time.Time) {
+	st := t.state.Load()
+	if st == txNone {
+		for i := range times {
+			times[i] = after
+		}
+		t.after.Add(uint64(len(times)))
+		return
+	}
+	missing := len(frames)
+	deadline := after.Add(txWait)
+	for i := range times {
+		times[i] = time.Time{}
+	}
+	for {
+		t.mu.Lock()
+		t.drainLocked()
+		for i, k := range keys {
+			if !times[i].IsZero() {
+				continue
+			}
+			if ns, ok := t.pend[k]; ok {
+				delete(t.pend, k)
+				times[i] = time.Unix(0, ns)
+				missing--
+			}
+		}
+		t.mu.Unlock()
+		if missing == 0 || !time.Now().Before(deadline) {
+			break
+		}
+		// Wait for the error queue (POLLERR), a millisecond at most per
+		// round: another caller's drain may have moved our stamp.
+		fds := [1]unix.PollFd{{Fd: int32(t.fd)}}
+		_, _ = unix.Poll(fds[:], 1)
+	}
+	got := len(frames) - missing
+	t.kernel.Add(uint64(got))
+	t.after.Add(uint64(missing))
+	for i := range times {
+		if times[i].IsZero() {
+			times[i] = after
+		}
+	}
+	switch {
+	case got > 0 && st == txUnknown:
+		t.state.CompareAndSwap(txUnknown, txKernel)
+	case got == 0 && st == txUnknown:
+		if t.noStamp.Add(int32(len(frames))) >= txProbeFrames && t.state.CompareAndSwap(txUnknown, txNone) {
+			// Stop the kernel queueing what nobody will read.
+			_ = unix.SetsockoptInt(t.fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, 0)
+		}
+	}
+}
+
+// WriteIPStamped sends pkt like WriteIP and returns when the frame left:
+// the driver's transmit timestamp (SO_TIMESTAMPING, read back from the
+// error queue), or, when the kernel gives none within a couple of
+// milliseconds, the time the send call returned. It is safe for concurrent
+// use and does not allocate once warm.
+func (l *Link) WriteIPStamped(pkt []byte, dst net.HardwareAddr) (time.Time, error) {
+	t := l.tx
+	var w *txWriter
+	select {
+	case w = <-t.free:
+	default:
+		w = &txWriter{buf: make([]byte, l.hdrLen+l.ifi.MTU)}
+		w.sa.Ifindex = l.ifi.Index
+		w.fn = w.write
+	}
+	defer func() {
+		w.frame, w.err = nil, nil
+		select {
+		case t.free <- w:
+		default:
+		}
+	}()
+	if n := l.hdrLen + len(pkt); cap(w.buf) < n {
+		w.buf = make([]byte, n)
+	}
+	var sa unix.RawSockaddrLinklayer
+	f, err := l.buildFrame(w.buf, &sa, pkt, dst)
+	if err != nil {
+		return time.Time{}, err
+	}
+	w.frame = f
+	w.sa.Protocol, w.sa.Halen, w.sa.Addr = sa.Protocol, sa.Halen, sa.Addr
+	if err := t.rc.Write(w.fn); err != nil {
+		return time.Time{}, l.writeErr(err)
+	}
+	after := time.Now()
+	if w.err != nil {
+		return time.Time{}, l.writeErr(w.err)
+	}
+	var times [1]time.Time
+	frames := [1][]byte{f}
+	keys := [1]uint64{t.key(f)}
+	t.claim(frames[:], keys[:], times[:], after)
+	return times[0], nil
+}
+
+// WriteIPBatchStamped sends pkts like WriteIPBatch and sets times[i], for
+// each of the n packets sent, to when that frame left (see WriteIPStamped;
+// the fallback is the time the sendmmsg call that carried it returned).
+// times must be as long as pkts. It costs one recvmmsg per sendmmsg when
+// the stamps are there as the call returns, which on veth, loopback and a
+// NIC whose queue the sender runs itself they are.
+func (l *Link) WriteIPBatchStamped(pkts [][]byte, dst []net.HardwareAddr, times []time.Time) (int, error) {
+	if len(dst) != len(pkts) || len(times) < len(pkts) {
+		return 0, errors.New("rawsock: WriteIPBatchStamped needs one next hop and one time per packet")
+	}
+	t := l.tx
+	b := l.getBatchWriter()
+	defer l.putBatchWriter(b)
+	var keys [MaxBatch]uint64
+	var frames [MaxBatch][]byte
+	sent := 0
+	for sent < len(pkts) {
+		n := min(MaxBatch, len(pkts)-sent)
+		for i := 0; i < n; i++ {
+			if err := l.frame(b, i, pkts[sent+i], dst[sent+i]); err != nil {
+				n = i
+				if n == 0 {
+					return sent, err
+				}
+				break
+			}
+			frames[i] = unsafe.Slice(b.iovs[i].Base, int(b.iovs[i].Len))
+			keys[i] = t.key(frames[i])
+		}
+		b.n, b.off, b.errno = n, 0, 0
+		b.done = false
+		err := t.rc.Control(b.ctl)
+		if err == nil && !b.done {
+			err = t.rc.Write(b.fn)
+		}
+		after := time.Now()
+		if b.off > 0 {
+			t.claim(frames[:b.off], keys[:b.off], times[sent:sent+b.off], after)
+		}
+		sent += b.off
+		if err != nil {
+			return sent, l.writeErr(err)
+		}
+		if b.errno != 0 {
+			return sent, l.writeErr(b.errno)
+		}
+	}
+	return sent, nil
+}
+
+// TxStamps says how the send times of stamped writes on this link were
+// taken so far.
+func (l *Link) TxStamps() TxStampStats {
+	return TxStampStats{Kernel: l.tx.kernel.Load(), AfterSend: l.tx.after.Load()}
+}
