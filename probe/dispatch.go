@@ -62,17 +62,21 @@ func (p *Prober) dispatch(e *entry, out Output, acts *[]action) {
 	} else {
 		p.schedule(e)
 	}
-	switch {
-	case out.Done && !out.SendSYN && !out.SendRST:
+	if out.Done && !out.SendSYN && !out.SendRST {
 		p.finish(e, acts)
-	case out.SendSYN && out.SendRST:
-		*acts = append(*acts,
-			action{e: e, flags: wire.SYN, seq: e.m.ISS(), deciding: out.Done},
-			action{e: e, flags: wire.RST, seq: out.RSTSeq, deciding: out.Done, finish: out.Done})
-	case out.SendSYN:
-		*acts = append(*acts, action{e: e, flags: wire.SYN, seq: e.m.ISS(), deciding: out.Done, finish: out.Done})
-	case out.SendRST:
-		*acts = append(*acts, action{e: e, flags: wire.RST, seq: out.RSTSeq, deciding: out.Done, finish: out.Done})
+		return
+	}
+	// The RST first when both are asked for (an unacceptable SYN-ACK
+	// answered, then the SYN again at once, under linux).
+	if out.SendRST {
+		*acts = append(*acts, action{e: e, flags: wire.RST, seq: out.RSTSeq, deciding: out.Done, finish: out.Done && !out.SendSYN})
+	}
+	if out.SendSYN {
+		a := action{e: e, flags: wire.SYN, seq: e.m.ISS(), tsval: out.TSVal, deciding: out.Done, finish: out.Done}
+		if out.ACK {
+			a.flags, a.ack = wire.SYN|wire.ACK, out.Ack
+		}
+		*acts = append(*acts, a)
 	}
 }
 
@@ -114,6 +118,7 @@ func (p *Prober) reprobe(e *entry, drops uint64, at time.Time, acts *[]action) {
 	e.reprobes++
 	local := netip.AddrPortFrom(e.key.local, e.key.lport)
 	m := NewMachine(e.m.prof, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
+	m.SetOptions(p.machineOptions())
 	r := m.Result()
 	r.Target, r.Index, r.Interface, r.Expect = old.Target, old.Index, old.Interface, old.Expect
 	e.m = m
@@ -124,6 +129,13 @@ func (p *Prober) reprobe(e *entry, drops uint64, at time.Time, acts *[]action) {
 	}
 	e.pending, e.prev = true, old
 	p.scheduleAt(e, at)
+}
+
+// machineOptions tells a new Machine what the SYNs carry: timestamps
+// with a random offset per probe, as the kernel gives each connection its
+// own (secure_tcp_ts_off).
+func (p *Prober) machineOptions() MachineOptions {
+	return MachineOptions{Timestamps: p.cfg.Options.HasTimestamps, TSOffset: randomISS()}
 }
 
 // release frees one place in the window of probes in flight; p.mu is held.

@@ -65,12 +65,12 @@ func BenchmarkOnPacket(b *testing.B) {
 		pkts[i] = buf[:m]
 	}
 	info := rawsock.RecvInfo{Time: time.Unix(1000, 1000)}
-	rx := rxBatch{send: newSender(p), link: &linkState{}}
+	rx := p.newRxBatch(&linkState{})
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rx.one[0], rx.oneInfo[0] = pkts[i%n], info
-		p.onPackets(&rx, rx.one[:], rx.oneInfo[:])
+		p.onPackets(rx, rx.one[:], rx.oneInfo[:])
 		if len(r.finished) >= 4096 {
 			clear(r.finished)
 			r.finished = r.finished[:0]

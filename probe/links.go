@@ -130,12 +130,12 @@ func (p *Prober) openLink(ifi net.Interface, addrs []netip.Addr, cfg rawsock.Lin
 // loop after a pause; the error is counted.
 func (p *Prober) receive(ls *linkState) {
 	br, _ := ls.link.(BatchReceiver)
-	rx := rxBatch{link: ls}
-	onPackets := func(pkts [][]byte, infos []rawsock.RecvInfo) { p.onPackets(&rx, pkts, infos) }
+	b := p.newRxBatch(ls)
+	onPackets := func(pkts [][]byte, infos []rawsock.RecvInfo) { p.onPackets(b, pkts, infos) }
 	onPacket := func(pkt []byte, info rawsock.RecvInfo) {
-		rx.one[0], rx.oneInfo[0] = pkt, info
-		p.onPackets(&rx, rx.one[:], rx.oneInfo[:])
-		rx.one[0] = nil
+		b.one[0], b.oneInfo[0] = pkt, info
+		p.onPackets(b, b.one[:], b.oneInfo[:])
+		b.one[0] = nil
 	}
 	for p.life.Err() == nil {
 		var err error

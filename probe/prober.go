@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tcpprobe/tcpprobe/rx"
 	"github.com/tcpprobe/tcpprobe/wire"
 )
 
@@ -84,6 +85,9 @@ type Stats struct {
 	// that still may be such errors, each with an event WhyICMPRateLimit.
 	RateLimitReprobed uint64
 	RateLimitUnsure   uint64
+	// ReceivePath counts, by reason (rx.Drop's word), the frames the
+	// kernel's receive path would have dropped before TCP saw them.
+	ReceivePath map[string]uint64
 }
 
 // RateMax asks for the fastest rate at which every answer is still caught:
@@ -154,6 +158,7 @@ type Prober struct {
 	adaptive bool // RateMax: window follows the drop counters
 	runs     int  // Runs under way
 	stats    Stats
+	rxDrops  [rx.NumDrops]uint64 // receive-path drops by reason
 	gateways map[neighKey]*gateway
 
 	wake chan struct{} // the head of the timer heap changed
@@ -223,5 +228,14 @@ func (p *Prober) Close() error {
 func (p *Prober) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.stats
+	st := p.stats
+	for d, n := range p.rxDrops {
+		if n > 0 {
+			if st.ReceivePath == nil {
+				st.ReceivePath = map[string]uint64{}
+			}
+			st.ReceivePath[rx.Drop(d).String()] = n
+		}
+	}
+	return st
 }

@@ -1,20 +1,23 @@
 package probe
 
 import (
-	"errors"
+	"net"
 	"net/netip"
 	"time"
 
 	"github.com/tcpprobe/tcpprobe/icmp"
 	"github.com/tcpprobe/tcpprobe/rawsock"
+	"github.com/tcpprobe/tcpprobe/rx"
 	"github.com/tcpprobe/tcpprobe/wire"
 )
 
-// rxBatch is a receive loop's scratch for one group of packets: each
-// parsed outside p.mu, then all handled under one hold of it, then what
-// they ask to send sent after it.
+// rxBatch is a receive loop's state: the kernel's receive path for its
+// link (package rx, which holds the fragment queues) and scratch for one
+// group of packets, each taken through that path outside p.mu, then all
+// handled under one hold of it, then what they ask to send sent after it.
 type rxBatch struct {
 	link    *linkState          // the link the packets came in on
+	pipe    *rx.Pipeline        // this loop's receive path
 	rp      map[netip.Addr]bool // reverse-path verdicts by source (rpFilter)
 	pkts    []rxPacket
 	acts    []action
@@ -23,9 +26,12 @@ type rxBatch struct {
 	oneInfo [1]rawsock.RecvInfo
 }
 
+// rxPacket is one packet for the demultiplexer: a TCP segment or ICMP
+// error, or a drop of the receive path that names a 4-tuple.
 type rxPacket struct {
 	key  tuple
 	icmp bool
+	drop rx.Drop // rx.DropNone: a packet for the Machine
 	tcp  TCPInfo
 	seg  wire.Segment
 	in   ICMPInfo
@@ -33,44 +39,76 @@ type rxPacket struct {
 	at   time.Time
 }
 
-// onPackets is the receive path: parse each packet, find its probe by
-// 4-tuple (an ICMP error by the 4-tuple it quotes), let the probes'
-// Machines decide, in order, under one hold of p.mu, and send what they
-// asked for after it is released.
-func (p *Prober) onPackets(rx *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo) {
-	if rx.send == nil {
-		rx.send = newSender(p)
+// newRxBatch returns the receive state of a loop reading ls, its receive
+// path obeying the sysctls of the probe's own namespace.
+func (p *Prober) newRxBatch(ls *linkState) *rxBatch {
+	cfg, err := rx.ReadSysctls(ls.ifi.Name)
+	if err != nil {
+		cfg = rx.DefaultConfig() // not Linux, or /proc unreadable: the kernel's defaults
 	}
-	if cap(rx.pkts) < len(pkts) {
-		rx.pkts = make([]rxPacket, 0, len(pkts))
+	return &rxBatch{link: ls, pipe: rx.NewPipeline(cfg), send: newSender(p)}
+}
+
+// onPackets is the receive path: take each frame through the kernel's
+// receive path (rx), find its probe by 4-tuple (an ICMP error by the
+// 4-tuple it quotes), let the probes' Machines decide, in order, under one
+// hold of p.mu, and send what they asked for after it is released. A drop
+// that names a probe's 4-tuple is listed in its result; every drop is
+// counted by reason.
+func (p *Prober) onPackets(b *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo) {
+	if cap(b.pkts) < len(pkts) {
+		b.pkts = make([]rxPacket, 0, len(pkts))
 	}
-	rx.pkts = rx.pkts[:0]
-	var malformed, unmatched uint64
+	b.pkts = b.pkts[:0]
+	var drops [rx.NumDrops]uint64
+	var out rx.Packet
 	for i, pkt := range pkts {
-		rx.pkts = append(rx.pkts, rxPacket{})
-		switch parsePacket(pkt, infos[i], &rx.pkts[len(rx.pkts)-1]) {
-		case parsedMalformed:
-			malformed++
-		case parsedForeign:
-			unmatched++
-		case parsedOK:
-			if !p.reversePathOK(rx, pkt) {
-				rx.pkts[len(rx.pkts)-1] = rxPacket{}
-				unmatched++
+		info := infos[i]
+		fi := rx.FrameInfo{PktType: info.PktType, EtherType: info.EtherType,
+			VLANTagged: info.VLANValid, VLANID: info.VLANTCI & 0xfff,
+			Loopback: b.link.ifi.Flags&net.FlagLoopback != 0, ChecksumNotReady: info.ChecksumNotReady}
+		d, ok := b.pipe.Input(pkt, fi, info.Time, &out)
+		if ok && !p.reversePathOK(b, out.From) {
+			d, ok = rx.DropReversePath, false
+		}
+		if !ok {
+			drops[d]++
+			if !out.HasTuple || d == rx.DropFragQueued || d == rx.DropOutgoing {
+				continue
 			}
 		}
-		if rp := &rx.pkts[len(rx.pkts)-1]; rp.at.IsZero() {
-			rx.pkts = rx.pkts[:len(rx.pkts)-1]
+		b.pkts = append(b.pkts, rxPacket{
+			key:  tuple{local: out.Tuple.Local, remote: out.Tuple.Remote, lport: out.Tuple.LocalPort, rport: out.Tuple.RemotePort},
+			icmp: out.Kind == rx.KindICMP,
+			drop: d,
+			at:   info.Time,
+		})
+		rp := &b.pkts[len(b.pkts)-1]
+		switch {
+		case !ok:
+			rp.icmp = out.Msg.Type != 0 || out.Msg.Code != 0
+			rp.tcp = TCPInfo{From: out.From, TTL: out.TTL}
+		case rp.icmp:
+			rp.msg = out.Msg
+			rp.in = ICMPInfo{From: out.From, TTL: out.TTL, ChecksumOK: out.ChecksumOK}
+		default:
+			rp.seg = out.Seg
+			rp.tcp = TCPInfo{From: out.From, TTL: out.TTL, ChecksumOK: out.ChecksumOK}
 		}
 	}
 	p.mu.Lock()
-	p.stats.Malformed += malformed
-	p.stats.Unmatched += unmatched
-	for i := range rx.pkts {
-		rp := &rx.pkts[i]
+	p.countDrops(&drops)
+	for i := range b.pkts {
+		rp := &b.pkts[i]
 		e := p.probes[rp.key.demux()]
 		if e == nil {
-			p.stats.Unmatched++
+			if rp.drop == rx.DropNone {
+				p.stats.Unmatched++
+			}
+			continue
+		}
+		if rp.drop != rx.DropNone {
+			e.m.Dropped(rp.drop.String(), rp.tcp.From, rp.tcp.TTL, rp.icmp, rp.at)
 			continue
 		}
 		var out Output
@@ -85,86 +123,55 @@ func (p *Prober) onPackets(rx *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo)
 			rp.tcp.Seg = &rp.seg
 			out = e.m.HandleTCP(rp.tcp, rp.at)
 		}
-		p.dispatch(e, out, &rx.acts)
+		p.dispatch(e, out, &b.acts)
 	}
 	p.mu.Unlock()
-	rx.acts = rx.send.transmit(rx.acts)
-	clear(rx.pkts) // no pointers kept past the call
+	b.acts = b.send.transmit(b.acts)
+	clear(b.pkts) // no pointers kept past the call
+}
+
+// countDrops adds a group's receive-path drops to the stats: a held
+// fragment is no drop, and a packet for no probe (another protocol, an
+// ICMP message that is no error) is unmatched rather than malformed; p.mu
+// is held.
+func (p *Prober) countDrops(drops *[rx.NumDrops]uint64) {
+	for d, n := range drops {
+		if n == 0 {
+			continue
+		}
+		switch rx.Drop(d) {
+		case rx.DropFragQueued, rx.DropOutgoing:
+			continue
+		case rx.DropNotTCPOrICMP, rx.DropICMPNotError:
+			p.stats.Unmatched += n
+		default:
+			p.stats.Malformed += n
+		}
+		p.rxDrops[d] += n
+	}
 }
 
 // maxRPCache bounds a receive loop's cache of reverse-path verdicts.
 const maxRPCache = 1 << 16
 
 // reversePathOK applies the kernel's IPv4 reverse-path filter
-// (fib_validate_source, net.ipv4.conf.*.rp_filter) to a packet that came in
-// on rx.link: strict wants the route back to its source to leave by that
-// link, loose wants some route back. Verdicts are cached per source; the
-// route lookups run outside p.mu.
-func (p *Prober) reversePathOK(rx *rxBatch, pkt []byte) bool {
-	mode := rx.link.rpFilter
-	if mode == rawsock.RPFilterOff || len(pkt) < wire.IPv4MinLen || pkt[0]>>4 != 4 {
+// (fib_validate_source, net.ipv4.conf.*.rp_filter) to a packet from src
+// that came in on b.link: strict wants the route back to src to leave by
+// that link, loose wants some route back. Verdicts are cached per source;
+// the route lookups run outside p.mu.
+func (p *Prober) reversePathOK(b *rxBatch, src netip.Addr) bool {
+	mode := b.link.rpFilter
+	if mode == rawsock.RPFilterOff || !src.Is4() {
 		return true
 	}
-	src := netip.AddrFrom4([4]byte(pkt[12:16]))
-	if ok, seen := rx.rp[src]; seen {
+	if ok, seen := b.rp[src]; seen {
 		return ok
 	}
-	if rx.rp == nil || len(rx.rp) >= maxRPCache {
-		rx.rp = map[netip.Addr]bool{}
+	if b.rp == nil || len(b.rp) >= maxRPCache {
+		b.rp = map[netip.Addr]bool{}
 	}
 	r, err := p.net.RouteTo(src, rawsock.RouteOptions{})
-	ok := err == nil && (mode != rawsock.RPFilterStrict || r.Interface.Index == rx.link.ifi.Index)
-	rx.rp[src] = ok
+	ok := err == nil && (mode != rawsock.RPFilterStrict || r.Interface.Index == b.link.ifi.Index)
+	b.rp[src] = ok
 	return ok
-}
-
-// What parsePacket made of a packet.
-const (
-	parsedOK        = iota
-	parsedMalformed // did not parse: counted as malformed
-	parsedForeign   // neither TCP nor an ICMP error: counted as unmatched
-	parsedIgnored   // an ICMP message that is not an error
-)
-
-// parsePacket parses one received IP packet into rp; rp.at stays zero
-// unless it is a TCP segment or an ICMP error to hand to the demultiplexer.
-func parsePacket(pkt []byte, info rawsock.RecvInfo, rp *rxPacket) int {
-	var ip wire.IPInfo
-	payload, err := wire.ParseIP(pkt, &ip)
-	if err != nil || (ip.Fragment && !ip.FirstFragment) {
-		return parsedMalformed
-	}
-	switch {
-	case ip.Protocol == wire.ProtocolTCP:
-		if err := wire.ParseTCP(payload, &rp.seg); err != nil {
-			return parsedMalformed
-		}
-		ok := info.ChecksumNotReady || wire.TCPChecksumValid(ip.Src, ip.Dst, payload)
-		rp.key = tuple{local: ip.Dst, remote: ip.Src, lport: rp.seg.DstPort, rport: rp.seg.SrcPort}
-		rp.tcp = TCPInfo{From: ip.Src, TTL: ip.TTL, ChecksumOK: ok}
-	case (ip.Version == 4 && ip.Protocol == wire.ProtocolICMP) || (ip.Version == 6 && ip.Protocol == wire.ProtocolICMPv6):
-		rp.icmp = true
-		v6 := ip.Version == 6
-		err := icmp.Parse(payload, v6, ip.Src, ip.Dst, !info.ChecksumNotReady, &rp.msg)
-		ok := true
-		if errors.Is(err, icmp.ErrChecksum) {
-			// Read the quote anyway so the probe it names can count it.
-			ok = false
-			rp.msg = icmp.Message{}
-			err = icmp.Parse(payload, v6, ip.Src, ip.Dst, false, &rp.msg)
-		}
-		if errors.Is(err, icmp.ErrNotError) {
-			return parsedIgnored
-		}
-		if err != nil {
-			return parsedMalformed
-		}
-		q := &rp.msg.Quote
-		rp.key = tuple{local: q.Src, remote: q.Dst, lport: q.SrcPort, rport: q.DstPort}
-		rp.in = ICMPInfo{From: ip.Src, TTL: ip.TTL, ChecksumOK: ok}
-	default:
-		return parsedForeign
-	}
-	rp.at = info.Time
-	return parsedOK
 }

@@ -13,8 +13,10 @@ type action struct {
 	e        *entry
 	flags    wire.Flags
 	seq      uint32
-	deciding bool // the step that asked for it decided the probe
-	finish   bool // finish the probe once this has left (dispatch)
+	ack      uint32 // a simultaneous open's SYN-ACK (flags SYN|ACK)
+	tsval    uint32 // a SYN's timestamp value, as its Machine chose it
+	deciding bool   // the step that asked for it decided the probe
+	finish   bool   // finish the probe once this has left (dispatch)
 }
 
 // sender is the one send path: it encodes actions outside p.mu and writes
@@ -84,10 +86,9 @@ func (s *sender) write(acts []action) {
 			s.routes = map[netip.Addr]error{}
 		}
 	}
-	tsval := uint32(p.clock.Now().UnixMilli())
 	for i := range acts {
 		a := &acts[i]
-		if s.reroute && a.flags == wire.SYN {
+		if s.reroute && a.flags&wire.SYN != 0 {
 			err, ok := s.routes[a.e.key.remote]
 			if !ok {
 				_, err = p.routeTo(a.e.key.remote)
@@ -102,7 +103,7 @@ func (s *sender) write(acts []action) {
 		if k == len(s.bufs) {
 			s.bufs = append(s.bufs, make([]byte, wire.MaxSegmentLen))
 		}
-		n, err := p.encode(a, tsval, s.bufs[k])
+		n, err := p.encode(a, s.bufs[k])
 		if err != nil {
 			s.failed = append(s.failed, sendFailure{i, err})
 			continue
@@ -135,19 +136,20 @@ func (s *sender) write(acts []action) {
 	clear(s.macs)
 }
 
-// encode writes a's segment into buf; a SYN carries the Prober's window
-// and options, with tsval as its timestamp.
-func (p *Prober) encode(a *action, tsval uint32, buf []byte) (int, error) {
+// encode writes a's segment into buf; a SYN (or a simultaneous open's
+// SYN-ACK) carries the Prober's window and options, with the TSval its
+// Machine chose.
+func (p *Prober) encode(a *action, buf []byte) (int, error) {
 	e := a.e
 	spec := wire.SegmentSpec{
 		Src: e.key.local, Dst: e.key.remote, TTL: p.cfg.TTL,
-		SrcPort: e.key.lport, DstPort: e.key.rport, Seq: a.seq, Flags: a.flags,
+		SrcPort: e.key.lport, DstPort: e.key.rport, Seq: a.seq, Ack: a.ack, Flags: a.flags,
 	}
-	if a.flags == wire.SYN {
+	if a.flags&wire.SYN != 0 {
 		spec.Window = p.cfg.Window
 		spec.Options = p.cfg.Options
 		if spec.Options.HasTimestamps {
-			spec.Options.TSVal = tsval
+			spec.Options.TSVal = a.tsval
 		}
 	}
 	return wire.EncodeSegment(buf, &spec)
@@ -163,7 +165,7 @@ func (p *Prober) sendFailed(a *action, err error) {
 	res := e.m.Result()
 	res.Events = append(res.Events, Event{Time: p.clock.Now(), Dir: Sent, Flags: a.flags, Seq: a.seq, Effect: EffectIgnored, Why: "send-failed: " + err.Error()})
 	// Attempts are SYNs that left; this one did not.
-	if a.flags == wire.SYN && len(res.Attempts) > 0 {
+	if a.flags&wire.SYN != 0 && len(res.Attempts) > 0 {
 		res.Attempts = res.Attempts[:len(res.Attempts)-1]
 	}
 }

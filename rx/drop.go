@@ -56,6 +56,10 @@ const (
 	DropICMPNotError    // not an error message (echo, ND, ...): nothing for TCP
 	DropICMPQuote       // quote too short for its header and 8 bytes: icmp_unreach / icmpv6_notify
 	DropICMPQuoteNotTCP // the quote is of another protocol
+	// DropReversePath: the reverse-path filter of the interface the packet
+	// came in on (rp_filter) refuses its source. The pipeline does not
+	// decide it (it needs the routing table); its caller does.
+	DropReversePath
 
 	// NumDrops is one more than the last reason: the length of
 	// Pipeline.Counts.
@@ -102,6 +106,7 @@ var dropInfo = [NumDrops]struct {
 	DropICMPNotError:     {"icmp-not-error", "icmp_rcv / icmpv6_rcv", ""},
 	DropICMPQuote:        {"icmp-quote", "icmp_unreach / icmp_socket_deliver / icmpv6_notify", "IcmpInErrors"},
 	DropICMPQuoteNotTCP:  {"icmp-quote-not-tcp", "icmp_socket_deliver / icmpv6_notify", ""},
+	DropReversePath:      {"ip-reverse-path", "fib_validate_source (rp_filter)", "IPReversePathFilter"},
 }
 
 // String returns the reason's machine word, e.g. "ip-options".

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/tcpprobe/tcpprobe/probe"
+	"github.com/tcpprobe/tcpprobe/rx"
 	"github.com/tcpprobe/tcpprobe/wire"
 )
 
@@ -174,7 +175,7 @@ func Forgeries(s SYN, router netip.Addr) []Forgery {
 		{Name: "syn-ack-wrong-ack", Packet: s.Reply(wire.SYN|wire.ACK, 0x1234, badAck), Why: probe.IgnoredBadACK, AnswerSeq: &badAck},
 		{Name: "icmp-quote-wrong-seq", Packet: s.PortUnreachable(router, s.SetSeq(s.Quote(), iss+7)), Why: probe.IgnoredQuoteSeq},
 		{Name: "icmp-quote-other-ports", Packet: s.PortUnreachable(router, s.SetPorts(s.Quote(), s.Seg.SrcPort+1, s.Seg.DstPort+1)), Why: ""},
-		{Name: "icmp-bad-checksum", Packet: CorruptICMPChecksum(s.PortUnreachable(router, s.Quote())), Why: probe.IgnoredBadChecksum},
-		{Name: "tcp-bad-checksum", Packet: CorruptTCPChecksum(s.Reply(wire.SYN|wire.ACK, 0x1234, iss+1)), Why: probe.IgnoredBadChecksum},
+		{Name: "icmp-bad-checksum", Packet: CorruptICMPChecksum(s.PortUnreachable(router, s.Quote())), Why: rx.DropICMPChecksum.String()},
+		{Name: "tcp-bad-checksum", Packet: CorruptTCPChecksum(s.Reply(wire.SYN|wire.ACK, 0x1234, iss+1)), Why: rx.DropTCPChecksum.String()},
 	}
 }
