@@ -44,13 +44,16 @@ type Stats struct {
 	// timeouts that may still be such an error (marked in their events).
 	RateLimitReprobed uint64 `json:"icmp_rate_limit_reprobed"`
 	RateLimitUnsure   uint64 `json:"icmp_rate_limit_unsure"`
+	// ReceivePath counts by reason the frames the kernel's receive path
+	// would have dropped before TCP (package rx's words).
+	ReceivePath map[string]uint64 `json:"receive_path,omitempty"`
 }
 
 // StatsFrom converts the Prober's counters.
 func StatsFrom(s probe.Stats) Stats {
 	return Stats{Unmatched: s.Unmatched, Malformed: s.Malformed, Dropped: s.Dropped,
 		Reprobed: s.Reprobed, Unsure: s.Unsure, ReceiveErrors: s.ReceiveErrors,
-		RateLimitReprobed: s.RateLimitReprobed, RateLimitUnsure: s.RateLimitUnsure}
+		RateLimitReprobed: s.RateLimitReprobed, RateLimitUnsure: s.RateLimitUnsure, ReceivePath: s.ReceivePath}
 }
 
 // Result is one probe in JSON. Durations are milliseconds as numbers.
