@@ -256,11 +256,11 @@ func TestMalformedInput(t *testing.T) {
 					Ignored   int
 				}
 				// A drop whose bytes still name the probe's 4-tuple is listed
-			// in its result (issue 11); the others cannot be.
-			listed := map[string]int{"tcp-data-offset-below-5": 1, "tcp-data-offset-past-end": 1, "tcp-truncated-header": 1,
-				"ipv4-bad-header-checksum": 1, "ipv4-total-length-below-ihl": 1, "ipv4-total-length-past-end": 1, "ipv4-version-5": 1,
-				"ipv6-tcp-truncated-after-ext": 1, "ipv6-hop-by-hop-not-first": 1, "ipv6-payload-length-past-end": 1}
-			want := summary{tt.outcome, tt.malformed, listed[tt.name]}
+				// in its result (issue 11); the others cannot be.
+				listed := map[string]int{"tcp-data-offset-below-5": 1, "tcp-data-offset-past-end": 1, "tcp-truncated-header": 1,
+					"ipv4-bad-header-checksum": 1, "ipv4-total-length-below-ihl": 1, "ipv4-total-length-past-end": 1, "ipv4-version-5": 1,
+					"ipv6-tcp-truncated-after-ext": 1, "ipv6-hop-by-hop-not-first": 1, "ipv6-payload-length-past-end": 1}
+				want := summary{tt.outcome, tt.malformed, listed[tt.name]}
 				if diff := cmp.Diff(want, summary{got.res.Outcome, got.stats.Malformed, got.res.Ignored}); diff != "" {
 					t.Errorf("(-want +got)\n%s\nevents: %+v", diff, got.res.Events)
 				}
