@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"syscall"
 
 	"github.com/tcpprobe/tcpprobe/rawsock"
@@ -16,6 +17,12 @@ const (
 	// the resolution before the solicitations did; the probe timed out
 	// with nothing but them sent.
 	ReasonNeighborTimeout = "neighbor-timeout"
+	// ReasonNeighborNotPermitted: the next hop was not in the kernel's
+	// neighbour table and soliciting it needs CAP_NET_RAW, which the
+	// process no longer has (privilege is dropped after the first run's
+	// next hops are known): EPERM, nothing sent. Nothing is known of the
+	// target; connect(2) would make the kernel resolve it.
+	ReasonNeighborNotPermitted = "neighbor-not-permitted"
 )
 
 // Reasons of the events that show a resolution's solicitations.
@@ -48,7 +55,10 @@ func (c *neighCache) resolve(ctx context.Context, r rawsock.Route) (net.Hardware
 // give-up time came first.
 func (r *runState) neighborResult(pl *planned, nr *neighResult) *Result {
 	res := r.localResult(pl, LocalError, syscall.EHOSTUNREACH, ReasonNeighbor)
-	if errors.Is(nr.err, context.DeadlineExceeded) && r.p.life.Err() == nil {
+	switch {
+	case errors.Is(nr.err, os.ErrPermission):
+		res.Errno, res.Reason = syscall.EPERM, ReasonNeighborNotPermitted
+	case errors.Is(nr.err, context.DeadlineExceeded) && r.p.life.Err() == nil:
 		res.Outcome, res.Errno, res.Reason = Timeout, syscall.ETIMEDOUT, ReasonNeighborTimeout
 	}
 	res.Started, res.Finished = nr.started, nr.finished

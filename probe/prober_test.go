@@ -95,6 +95,7 @@ func TestProberOutcomes(t *testing.T) {
 			"198.18.23.1:80":  {probe.LocalError, syscall.ENETUNREACH, "no-route", false},
 			"[fd00:23::1]:80": {probe.LocalError, syscall.ENETUNREACH, "no-route", false},
 			"198.18.1.99:80":  {probe.LocalError, syscall.EHOSTUNREACH, "neighbor-unreachable", false},
+			"198.18.1.98:80":  {probe.LocalError, syscall.EPERM, "neighbor-not-permitted", false},
 		}
 		for name, r := range local {
 			targets = append(targets, probe.Target{Name: name, Addr: netip.MustParseAddrPort(name)})

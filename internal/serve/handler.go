@@ -210,7 +210,7 @@ func (s *Server) second(deadline time.Time, prof probe.Profile, t probe.Target, 
 	switch {
 	case errors.As(err, &ee):
 		s.log.Warn("raw probe not possible; probing with connect(2)", "target", t.Name, "why", err)
-	case err == nil && res != nil && res.Reason == probe.ReasonNeighbor && s.opts.Unprivileged:
+	case err == nil && res != nil && (res.Reason == probe.ReasonNeighborNotPermitted || res.Reason == probe.ReasonNeighbor && s.opts.Unprivileged):
 		s.log.Debug("raw neighbour failure without privilege; checking with connect(2)", "target", t.Name)
 	default:
 		return res, mode, err

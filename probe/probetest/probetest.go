@@ -62,6 +62,10 @@ var (
 	}
 	// NeighborFail is an on-link address whose neighbour never answers.
 	NeighborFail = netip.MustParseAddr("198.18.1.99")
+	// NeighborDenied is an on-link address whose neighbour is not in the
+	// kernel's table and may not be solicited: the process lacks
+	// CAP_NET_RAW (privilege dropped).
+	NeighborDenied = netip.MustParseAddr("198.18.1.98")
 )
 
 // Network is a fake probe.Network. The zero value is not usable; call New.
@@ -162,7 +166,7 @@ func (n *Network) RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Rou
 	default:
 		return rawsock.Route{}, &rawsock.RouteError{Dst: dst, Errno: syscall.ENETUNREACH}
 	}
-	if dst == NeighborFail {
+	if dst == NeighborFail || dst == NeighborDenied {
 		r.Gateway = netip.Addr{}
 	}
 	r.NextHop = r.Gateway
@@ -175,10 +179,14 @@ func (n *Network) RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Rou
 	return r, nil
 }
 
-// ResolveNeighbor answers for every next hop but NeighborFail.
+// ResolveNeighbor answers for every next hop but NeighborFail and
+// NeighborDenied.
 func (n *Network) ResolveNeighbor(ctx context.Context, r rawsock.Route) (net.HardwareAddr, error) {
-	if r.NextHop == NeighborFail {
+	switch r.NextHop {
+	case NeighborFail:
 		return nil, fmt.Errorf("no answer from %s: %w", r.NextHop, syscall.EHOSTUNREACH)
+	case NeighborDenied:
+		return nil, fmt.Errorf("arp socket on fake0: %w", os.ErrPermission)
 	}
 	return net.HardwareAddr{2, 0, 0, 0, 0, 1}, nil
 }
