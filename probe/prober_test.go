@@ -508,8 +508,9 @@ func TestICMPRateLimit(t *testing.T) {
 	}{
 		{"40 rejected, 3 silent among them", slices.Concat(limited(20, 1), silent(1, 1), limited(10, 21), silent(1, 2), limited(10, 31), silent(1, 3)),
 			want{map[uint16]map[probe.Outcome]int{probetest.PortICMPLimited: {probe.Refused: 40}, probetest.PortSilent: {probe.Timeout: 3}}, 0, 37, 0}},
-		{"silences are real: re-probing stops", slices.Concat(limited(6, 1), silent(20, 1), limited(2, 7)),
-			want{map[uint16]map[probe.Outcome]int{probetest.PortICMPLimited: {probe.Refused: 6, probe.Timeout: 2}, probetest.PortSilent: {probe.Timeout: 20}}, 19, 3, 19}},
+		// Which two of the 22 timeouts that fall at one instant queue last
+		// is not fixed: check what must hold, not the exact split.
+		{"silences are real: re-probing stops", slices.Concat(limited(6, 1), silent(20, 1), limited(2, 7)), want{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -535,8 +536,24 @@ func TestICMPRateLimit(t *testing.T) {
 				}
 				st := pr.Stats()
 				got.reprobed, got.unsre = st.RateLimitReprobed, st.RateLimitUnsure
-				if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(want{})); diff != "" {
-					t.Errorf("(-want +got):\n%s", diff)
+				if tt.want.outcomes != nil {
+					if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(want{})); diff != "" {
+						t.Errorf("(-want +got):\n%s", diff)
+					}
+					return
+				}
+				// Every real silence stays a timeout; the burst is refused;
+				// a timeout is marked unless its own slow re-probe found
+				// silence with the limit refilled; three such misses in a
+				// row stop the re-probing (a success in between resets it).
+				lim, sil := got.outcomes[probetest.PortICMPLimited], got.outcomes[probetest.PortSilent]
+				timeouts := lim[probe.Timeout] + sil[probe.Timeout]
+				refusedLate := lim[probe.Refused] - 6
+				if sil[probe.Timeout] != 20 || lim[probe.Refused] < 6 || lim[probe.Refused]+lim[probe.Timeout] != 8 ||
+					got.marked != int(got.unsre) || int(got.reprobed) > 3*(refusedLate+1)+refusedLate ||
+					got.marked+int(got.reprobed)-refusedLate != timeouts {
+					t.Errorf("outcomes %v, marked %d, slow re-probes %d, unsure %d: not what stopping the re-probes after real silences gives",
+						got.outcomes, got.marked, got.reprobed, got.unsre)
 				}
 			})
 		})
