@@ -82,9 +82,6 @@ func (h IPv4) TTL() uint8 { return h[IPv4TTLOffset] }
 // Protocol returns the upper-layer protocol number.
 func (h IPv4) Protocol() uint8 { return h[IPv4ProtocolOffset] }
 
-// Checksum returns the header checksum field.
-func (h IPv4) Checksum() uint16 { return binary.BigEndian.Uint16(h[IPv4ChecksumOffset:]) }
-
 // Src returns the source address.
 func (h IPv4) Src() netip.Addr { return netip.AddrFrom4([4]byte(h[IPv4SrcOffset:])) }
 
