@@ -380,14 +380,7 @@ func (l *Link) Receive(ctx context.Context, fn func(pkt []byte, info RecvInfo)) 
 // messages by hand: unix.ParseSocketControlMessage allocates.
 func parseControl(oob []byte) RecvInfo {
 	var info RecvInfo
-	hdr := unix.CmsgLen(0)
-	for len(oob) >= hdr {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		clen := int(h.Len)
-		if clen < hdr || clen > len(oob) {
-			break
-		}
-		data := oob[hdr:clen]
+	eachCmsg(oob, func(h *unix.Cmsghdr, data []byte) {
 		switch {
 		case h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA && len(data) >= int(unsafe.Sizeof(unix.TpacketAuxdata{})):
 			aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&data[0]))
@@ -401,13 +394,28 @@ func parseControl(oob []byte) RecvInfo {
 				info.Time = time.Unix(int64(ts.Sec), int64(ts.Nsec))
 			}
 		}
+	})
+	return info
+}
+
+// eachCmsg calls fn with each well-formed control message of oob (its
+// header and data), in order, stopping at the first malformed one. It does
+// not allocate.
+func eachCmsg(oob []byte, fn func(h *unix.Cmsghdr, data []byte)) {
+	hdr := unix.CmsgLen(0)
+	for len(oob) >= hdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		clen := int(h.Len)
+		if clen < hdr || clen > len(oob) {
+			return
+		}
+		fn(h, oob[hdr:clen])
 		next := unix.CmsgSpace(clen - hdr)
 		if next > len(oob) {
-			break
+			return
 		}
 		oob = oob[next:]
 	}
-	return info
 }
 
 // trimIP cuts link-layer padding after the IP packet, as the IP length field

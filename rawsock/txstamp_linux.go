@@ -207,15 +207,8 @@ func (t *txStamper) drainLocked() int {
 // timestamp (SO_EE_ORIGIN_TIMESTAMPING, SCM_TSTAMP_SND). It does not
 // allocate.
 func parseTxStamp(oob []byte) (ns int64, ok bool) {
-	hdr := unix.CmsgLen(0)
 	var isSnd bool
-	for len(oob) >= hdr {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		clen := int(h.Len)
-		if clen < hdr || clen > len(oob) {
-			break
-		}
-		data := oob[hdr:clen]
+	eachCmsg(oob, func(h *unix.Cmsghdr, data []byte) {
 		switch {
 		case h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_TX_TIMESTAMP && len(data) >= int(unsafe.Sizeof(unix.SockExtendedErr{})):
 			ee := (*unix.SockExtendedErr)(unsafe.Pointer(&data[0]))
@@ -226,12 +219,7 @@ func parseTxStamp(oob []byte) (ns int64, ok bool) {
 				ns = ts.Nano()
 			}
 		}
-		next := unix.CmsgSpace(clen - hdr)
-		if next > len(oob) {
-			break
-		}
-		oob = oob[next:]
-	}
+	})
 	return ns, isSnd && ns != 0
 }
 

@@ -63,9 +63,20 @@ func tcpprobe(t *testing.T, l *lab.Lab, limit time.Duration, args ...string) run
 // bound; a failure to run at all (or running out of time) fails the test.
 func runIn(t *testing.T, l *lab.Lab, limit time.Duration, name string, args ...string) run {
 	t.Helper()
+	r, err := runBounded(limit, func(ctx context.Context) *exec.Cmd { return l.Command(ctx, l.Client, name, args...) })
+	if err != nil {
+		t.Fatalf("%s %s: %v", filepath.Base(name), strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// runBounded runs the command mk makes for a context that ends after
+// limit. An exit status is not an error; failing to run at all, or running
+// out of time, is.
+func runBounded(limit time.Duration, mk func(ctx context.Context) *exec.Cmd) (run, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := l.Command(ctx, l.Client, name, args...)
+	cmd := mk(ctx)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -77,9 +88,9 @@ func runIn(t *testing.T, l *lab.Lab, limit time.Duration, name string, args ...s
 	case errors.As(err, &ee) && ctx.Err() == nil:
 		r.exit = ee.ExitCode()
 	default:
-		t.Fatalf("%s %s: %v (after %v)\nstderr: %s", filepath.Base(name), strings.Join(args, " "), err, r.took, r.stderr)
+		return r, fmt.Errorf("%v (after %v)\nstderr: %s", err, r.took, r.stderr)
 	}
-	return r
+	return r, nil
 }
 
 // probeJSON runs tcpprobe --json and returns its results by target.

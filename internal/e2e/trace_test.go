@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -47,21 +45,9 @@ func chainLab(t *testing.T) *lab.Chain {
 // says it could not run at all (or ran out of time). Safe to call from any
 // goroutine.
 func inChain(c *lab.Chain, limit time.Duration, args ...string) (run, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := c.Command(ctx, c.Client, bin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := run{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee) && ctx.Err() == nil:
-		r.exit = ee.ExitCode()
-	default:
-		return r, fmt.Errorf("tcpprobe %s: %v (after %v)\nstderr: %s", strings.Join(args, " "), err, r.took, r.stderr)
+	r, err := runBounded(limit, func(ctx context.Context) *exec.Cmd { return c.Command(ctx, c.Client, bin, args...) })
+	if err != nil {
+		return r, fmt.Errorf("tcpprobe %s: %w", strings.Join(args, " "), err)
 	}
 	return r, nil
 }

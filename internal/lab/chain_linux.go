@@ -10,8 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -285,32 +283,4 @@ func (c *Chain) Close() error {
 
 // removeStaleChains deletes chain namespaces whose owning process is gone,
 // after killing the processes left in them.
-func removeStaleChains() error {
-	entries, err := os.ReadDir(netnsDir)
-	if err != nil {
-		return nil
-	}
-	var batch []string
-	for _, e := range entries {
-		m := chainName.FindStringSubmatch(e.Name())
-		if m == nil {
-			continue
-		}
-		pid, err := strconv.Atoi(m[1])
-		if err != nil || pid == os.Getpid() || !processGone(pid) {
-			continue
-		}
-		if out, err := exec.Command("ip", "netns", "pids", e.Name()).Output(); err == nil {
-			for _, f := range strings.Fields(string(out)) {
-				if p, err := strconv.Atoi(f); err == nil && p > 1 {
-					_ = unix.Kill(p, unix.SIGKILL)
-				}
-			}
-		}
-		batch = append(batch, "netns delete "+e.Name())
-	}
-	if len(batch) == 0 {
-		return nil
-	}
-	return ipBatch("", force, batch)
-}
+func removeStaleChains() error { return removeStaleMatching(chainName) }

@@ -77,7 +77,12 @@ func (l *Lab) Close() error { return l.close() }
 // removeStale deletes lab namespaces whose owning process no longer exists, after
 // killing (by pid) the processes a killed run left inside them, such as a tcpdump that
 // dropped its privileges and with them its parent-death signal.
-func removeStale() error {
+func removeStale() error { return removeStaleMatching(labName) }
+
+// removeStaleMatching deletes the namespaces whose names match name (its
+// first group the owning process's pid) and whose owner is gone, after
+// killing the processes left in them.
+func removeStaleMatching(name *regexp.Regexp) error {
 	entries, err := os.ReadDir(netnsDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -87,7 +92,7 @@ func removeStale() error {
 	}
 	var batch []string
 	for _, e := range entries {
-		m := labName.FindStringSubmatch(e.Name())
+		m := name.FindStringSubmatch(e.Name())
 		if m == nil {
 			continue
 		}
