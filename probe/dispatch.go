@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"math/bits"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -118,7 +119,7 @@ func (p *Prober) reprobe(e *entry, drops uint64, at time.Time, acts *[]action) {
 	e.reprobes++
 	local := netip.AddrPortFrom(e.key.local, e.key.lport)
 	m := NewMachine(e.m.prof, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
-	m.SetOptions(p.machineOptions())
+	m.SetOptions(p.machineOptions(m.ISS()))
 	r := m.Result()
 	r.Target, r.Index, r.Interface, r.Expect = old.Target, old.Index, old.Interface, old.Expect
 	e.m = m
@@ -132,10 +133,12 @@ func (p *Prober) reprobe(e *entry, drops uint64, at time.Time, acts *[]action) {
 }
 
 // machineOptions tells a new Machine what the SYNs carry: timestamps
-// with a random offset per probe, as the kernel gives each connection its
-// own (secure_tcp_ts_off).
-func (p *Prober) machineOptions() MachineOptions {
-	return MachineOptions{Timestamps: p.cfg.Options.HasTimestamps, TSOffset: randomISS()}
+// with an offset of their own per probe, as the kernel gives each
+// connection (secure_tcp_ts_off), here taken from the probe's random ISS
+// (rotated, so the two numbers do not look alike on the wire) rather than
+// from a second draw.
+func (p *Prober) machineOptions(iss uint32) MachineOptions {
+	return MachineOptions{Timestamps: p.cfg.Options.HasTimestamps, TSOffset: bits.RotateLeft32(iss, 13) ^ 0x9e3779b9}
 }
 
 // release frees one place in the window of probes in flight; p.mu is held.

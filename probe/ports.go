@@ -38,7 +38,7 @@ func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry
 		return nil, fmt.Errorf("source %v to %v: %w", local, pl.t.Addr, syscall.EADDRINUSE)
 	}
 	e := r.slab.take(p.profileOf(pl.t), local, pl.t.Addr, randomISS())
-	e.m.SetOptions(p.machineOptions())
+	e.m.SetOptions(p.machineOptions(e.m.ISS()))
 	e.run, e.link, e.key = r, ls, key
 	if len(nr.mac) == 6 {
 		e.hasMAC = true

@@ -213,10 +213,16 @@ func (r *runState) end() {
 	p := r.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	last := p.runs == 1
+	if last {
+		// The only run: the demultiplexer holds nothing else.
+		p.probes = map[demuxKey]*entry{}
+	}
 	for i, e := range r.entries {
-		k := e.key.demux()
-		if p.probes[k] == e {
-			delete(p.probes, k)
+		if !last {
+			if k := e.key.demux(); p.probes[k] == e {
+				delete(p.probes, k)
+			}
 		}
 		p.unschedule(e)
 		r.entries[i] = nil

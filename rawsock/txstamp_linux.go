@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -72,9 +70,12 @@ const (
 
 // txStamper is the tx socket of a link and what drains its error queue.
 type txStamper struct {
-	fd    int
-	file  *os.File        // owns fd; its poller waits when the send queue is full
-	rc    syscall.RawConn // of file
+	// fd is not in Go's netpoller: every stamp the kernel queues on its
+	// error queue wakes the socket's waiters (sk_error_report), and an
+	// epoll registration made each of them wake the runtime's poller,
+	// 65,535 times in a port sweep. A full send queue is waited for with
+	// poll(2) (waitWritable).
+	fd int
 	seed  maphash.Seed
 	state atomic.Int32
 	// noStamp counts stamped frames sent while state was txUnknown
@@ -130,11 +131,6 @@ func openTxStamper(ifname string, typ int) (*txStamper, error) {
 	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, flags) != nil {
 		t.state.Store(txNone)
 	}
-	t.file = os.NewFile(uintptr(fd), "packet-tx:"+ifname)
-	if t.rc, err = t.file.SyscallConn(); err != nil {
-		t.file.Close()
-		return nil, fmt.Errorf("rawsock: transmit socket for %s: %w", ifname, err)
-	}
 	for i := range t.rx.msgs {
 		m := &t.rx.msgs[i].hdr
 		t.rx.iovs[i].Base = &t.rx.data[i][0]
@@ -152,7 +148,18 @@ func (t *txStamper) close() error {
 	if t == nil {
 		return nil
 	}
-	return t.file.Close()
+	return unix.Close(t.fd)
+}
+
+// writeRaw calls write(fd) until it reports done, waiting with poll(2)
+// while the socket's send queue is full (write returned false on EAGAIN).
+func (t *txStamper) writeRaw(write func(fd uintptr) bool) {
+	for !write(uintptr(t.fd)) {
+		fds := [1]unix.PollFd{{Fd: int32(t.fd), Events: unix.POLLOUT}}
+		if _, err := unix.Poll(fds[:], 10); err != nil && err != unix.EINTR {
+			return
+		}
+	}
 }
 
 // key is the key of a frame as the error queue returns it.
@@ -312,9 +319,7 @@ func (l *Link) WriteIPStamped(pkt []byte, dst net.HardwareAddr) (time.Time, erro
 	}
 	w.frame = f
 	w.sa.Protocol, w.sa.Halen, w.sa.Addr = sa.Protocol, sa.Halen, sa.Addr
-	if err := t.rc.Write(w.fn); err != nil {
-		return time.Time{}, l.writeErr(err)
-	}
+	t.writeRaw(w.fn)
 	after := time.Now()
 	if w.err != nil {
 		return time.Time{}, l.writeErr(w.err)
@@ -356,19 +361,12 @@ func (l *Link) WriteIPBatchStamped(pkts [][]byte, dst []net.HardwareAddr, times 
 			keys[i] = t.key(frames[i])
 		}
 		b.n, b.off, b.errno = n, 0, 0
-		b.done = false
-		err := t.rc.Control(b.ctl)
-		if err == nil && !b.done {
-			err = t.rc.Write(b.fn)
-		}
+		t.writeRaw(b.fn)
 		after := time.Now()
 		if b.off > 0 {
 			t.claim(frames[:b.off], keys[:b.off], times[sent:sent+b.off], after)
 		}
 		sent += b.off
-		if err != nil {
-			return sent, l.writeErr(err)
-		}
 		if b.errno != 0 {
 			return sent, l.writeErr(b.errno)
 		}
