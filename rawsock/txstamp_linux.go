@@ -75,7 +75,7 @@ type txStamper struct {
 	// epoll registration made each of them wake the runtime's poller,
 	// 65,535 times in a port sweep. A full send queue is waited for with
 	// poll(2) (waitWritable).
-	fd int
+	fd    int
 	seed  maphash.Seed
 	state atomic.Int32
 	// noStamp counts stamped frames sent while state was txUnknown
