@@ -213,9 +213,17 @@ func (p *Prober) Close() error {
 	p.open = map[int]*linkState{}
 	p.linkMu.Unlock()
 	p.stop()
+	// Each close of a packet socket waits for an RCU grace period: the
+	// links close at once so their waits overlap.
+	errs := make([]error, len(links))
+	var closing sync.WaitGroup
+	for i, l := range links {
+		closing.Go(func() { errs[i] = l.link.Close() })
+	}
+	closing.Wait()
 	var first error
-	for _, l := range links {
-		if err := l.link.Close(); err != nil && first == nil {
+	for _, err := range errs {
+		if err != nil && first == nil {
 			first = err
 		}
 	}

@@ -405,8 +405,17 @@ func (l *Link) Close() error {
 		l.ring = nil
 	}
 	l.rmu.Unlock()
-	_ = l.tx.close()
-	if err := l.conn.Close(); err != nil {
+	// Closing a packet socket waits for an RCU grace period
+	// (synchronize_net in packet_release, ~10 ms): the two sockets are
+	// closed at once so their waits overlap.
+	txDone := make(chan struct{})
+	go func() {
+		defer close(txDone)
+		_ = l.tx.close()
+	}()
+	err := l.conn.Close()
+	<-txDone
+	if err != nil {
 		return fmt.Errorf("rawsock: close packet socket on %s: %w", l.ifi.Name, err)
 	}
 	return nil
