@@ -33,9 +33,12 @@ func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry
 	}
 	key := tuple{local: local.Addr(), remote: pl.t.Addr.Addr(), lport: local.Port(), rport: pl.t.Addr.Port()}
 	dk := key.demux()
-	if _, used := p.probes[dk]; used {
-		// Only with a fixed source port: another probe has this 4-tuple.
-		return nil, fmt.Errorf("source %v to %v: %w", local, pl.t.Addr, syscall.EADDRINUSE)
+	if p.cfg.SourcePort != 0 {
+		// A fixed source port: another probe may have this 4-tuple
+		// (localPort checked the others' already).
+		if _, used := p.probes[dk]; used {
+			return nil, fmt.Errorf("source %v to %v: %w", local, pl.t.Addr, syscall.EADDRINUSE)
+		}
 	}
 	e := r.slab.take(p.profileOf(pl.t), local, pl.t.Addr, randomISS())
 	e.m.SetOptions(p.machineOptions(e.m.ISS()))
