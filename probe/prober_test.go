@@ -559,3 +559,73 @@ func TestICMPRateLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestRunsOverlap: Runs on one Prober may overlap (rounds of -c, scrapes
+// of an exporter): each gets exactly its own results while they share the
+// links, the demultiplexer and the timers; with one fixed source port, a
+// second Run's probe of a 4-tuple the first still uses is refused
+// (EADDRINUSE), never mixed up with it.
+func TestRunsOverlap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := probetest.New()
+		pr, err := probe.New(probe.Config{Profile: short(t), Network: fake})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		ctx := context.Background()
+		silent := target(probetest.Server4, probetest.PortSilent)
+		open := target(probetest.Server4, probetest.PortOpen)
+		closed := target(probetest.Server6, probetest.PortClosed)
+		var wg sync.WaitGroup
+		got := make([][]*probe.Result, 3)
+		for i, ts := range [][]probe.Target{{silent, open}, {closed}, {open, silent}} {
+			wg.Go(func() {
+				if err := pr.Run(ctx, ts, func(r *probe.Result) { got[i] = append(got[i], r) }); err != nil {
+					t.Errorf("run %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		want := [][]string{{"timeout", "open"}, {"refused"}, {"open", "timeout"}}
+		for i, rs := range got {
+			var outcomes []string
+			slices.SortFunc(rs, func(a, b *probe.Result) int { return a.Index - b.Index })
+			for _, r := range rs {
+				outcomes = append(outcomes, string(r.Outcome))
+			}
+			if !slices.Equal(outcomes, want[i]) {
+				t.Errorf("run %d: %v, want %v", i, outcomes, want[i])
+			}
+		}
+
+		// One source port for every probe: the second Run cannot have the
+		// 4-tuple the first is still waiting on.
+		fixed, err := probe.New(probe.Config{Profile: short(t), Network: fake, SourcePort: 40000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fixed.Close()
+		first := make(chan *probe.Result, 1)
+		started := make(chan struct{})
+		wg.Go(func() {
+			close(started)
+			if err := fixed.Run(ctx, []probe.Target{silent}, func(r *probe.Result) { first <- r }); err != nil {
+				t.Errorf("first run: %v", err)
+			}
+		})
+		<-started
+		time.Sleep(50 * time.Millisecond) // the first probe is in flight
+		var second *probe.Result
+		if err := fixed.Run(ctx, []probe.Target{silent}, func(r *probe.Result) { second = r }); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if r := <-first; r.Outcome != probe.Timeout {
+			t.Errorf("first run: %s, want timeout", r.Outcome)
+		}
+		if second == nil || second.Outcome != probe.LocalError || second.Errno != syscall.EADDRINUSE {
+			t.Errorf("second run over the same 4-tuple: %+v, want local-error EADDRINUSE", second)
+		}
+	})
+}
