@@ -8,15 +8,14 @@ import (
 
 // Chunk sizes: how many targets one call of the engine's Run gets. Run
 // takes a slice; until it has a streaming entry point, the plan's targets
-// are fed to it in chunks, so memory is bounded by a chunk's probes, not
-// by the run's. A run of up to wholeRun targets is one chunk, one Run
-// (a sweep of every port of a host waits for its slowest probe once);
-// a bigger run goes in chunks of chunkSize, each waiting for its slowest
-// probe before the next starts.
+// are fed to it in chunks, so memory is bounded by the chunks in flight
+// (chunksInFlight), not by the run. A run of up to wholeRun targets is one
+// chunk, one Run (a sweep of every port of a host waits for its slowest
+// probe once); a bigger run goes in chunks of chunkSize, several at once.
 // They are variables so a test can make chunks small.
 var (
 	wholeRun  int64 = 1 << 16
-	chunkSize       = 1 << 13
+	chunkSize       = 1 << 12
 )
 
 // chunkFor is the chunk size of a run of total targets.

@@ -76,26 +76,83 @@ func warnStats(s Streams, st report.Stats) {
 	}
 }
 
-// round probes every target once with fn, a chunk of targets at a time.
+// chunksInFlight bounds the chunks of a round probed at once: Runs overlap
+// on one Prober, so a chunk whose slowest probe waits out its schedule
+// holds up only its own slot, and memory stays bounded by this many chunks.
+const chunksInFlight = 4
+
+// round probes every target once with fn, a chunk of targets at a time,
+// up to chunksInFlight chunks at once. In input order a chunk writes its
+// results only once the chunk before it has written all of its own.
 func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) error {
 	if mode == report.ModeRaw {
 		r.mu.Lock()
 		r.rawRounds++
 		r.mu.Unlock()
 	}
-	return eachChunk(r.plan.All(), chunkFor(r.plan.Total()), func(chunk []probe.Target) error {
-		return r.chunk(ctx, seq, mode, fn, chunk)
+	var (
+		wg    sync.WaitGroup
+		errMu sync.Mutex
+		first error // the first chunk's error: no more chunks start
+		slots = make(chan struct{}, chunksInFlight)
+		prev  = make(chan struct{}) // closed when the last chunk started has written all
+	)
+	close(prev)
+	failed := func() error {
+		errMu.Lock()
+		defer errMu.Unlock()
+		return first
+	}
+	err := eachChunk(r.plan.All(), chunkFor(r.plan.Total()), func(chunk []probe.Target) error {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := failed(); err != nil {
+			<-slots
+			return err
+		}
+		after, mine := prev, make(chan struct{})
+		prev = mine
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if err := r.chunk(ctx, seq, mode, fn, chunk, after, mine); err != nil {
+				errMu.Lock()
+				if first == nil {
+					first = err
+				}
+				errMu.Unlock()
+			}
+		})
+		return nil
 	})
+	wg.Wait()
+	if e := failed(); e != nil {
+		return e
+	}
+	return err
 }
 
-// chunk probes one chunk of a round's targets with fn.
-func (r *rounds) chunk(ctx context.Context, seq int, mode string, fn runFunc, targets []probe.Target) error {
+// chunk probes one chunk of a round's targets with fn. In input order its
+// results are written only after the previous chunk closed after, and it
+// closes done when it has written all of its own.
+func (r *rounds) chunk(ctx context.Context, seq int, mode string, fn runFunc, targets []probe.Target, after <-chan struct{}, done chan<- struct{}) error {
+	defer close(done)
 	// Input order holds results back until their predecessors are out
 	// (a result's Index is its target's place); finish order (--ndjson's
 	// default) needs no queue.
 	var held []*probe.Result
 	if r.order != OrderFinish {
 		held = make([]*probe.Result, len(targets))
+	}
+	turn := func() bool { // the previous chunk is out: this one may write
+		select {
+		case <-after:
+			return true
+		default:
+			return false
+		}
 	}
 	next := 0
 	write := func(res *probe.Result) {
@@ -129,14 +186,18 @@ func (r *rounds) chunk(ctx context.Context, seq int, mode string, fn runFunc, ta
 			return
 		}
 		held[i] = res
-		for next < len(held) && held[next] != nil {
+		for next < len(held) && held[next] != nil && turn() {
 			write(held[next])
 			held[next] = nil
 			next++
 		}
 	})
-	// Anything still held (a result whose predecessor never came) goes
-	// out in input order.
+	if held == nil {
+		return err // finish order: nothing waits for the previous chunk
+	}
+	// Anything still held (the previous chunk was not out yet, or a
+	// result whose predecessor never came) goes out in input order.
+	<-after
 	for ; next < len(held); next++ {
 		if held[next] != nil {
 			write(held[next])

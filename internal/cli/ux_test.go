@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/probe/probetest"
@@ -97,5 +98,34 @@ func TestChunkedRun(t *testing.T) {
 		if want := tgt(a, uint16(port)) + " "; !strings.HasPrefix(l, want) {
 			t.Fatalf("line %d is %q, want it to start %q", i+1, l, want)
 		}
+	}
+}
+
+// TestChunksOverlap: the chunks of a big run are probed several at once,
+// so a silent target in every chunk costs one give-up time, not one per
+// chunk; every target is still reported once, in input order.
+func TestChunksOverlap(t *testing.T) {
+	defer func(w int64, c int) { wholeRun, chunkSize = w, c }(wholeRun, chunkSize)
+	wholeRun, chunkSize = 4, 2
+	_, env := fake()
+	var args []string
+	const chunks = 4 // of two targets: one silent, one open
+	for i := range chunks {
+		args = append(args, tgt(probetest.Server4, probetest.PortSilent+uint16(100*i)), tgt(probetest.Server4, probetest.PortOpen))
+	}
+	start := time.Now()
+	got := runCmd(t, env, "", append([]string{"--schedule", "0/400ms"}, args...)...)
+	took := time.Since(start)
+	lines := strings.Split(strings.TrimSpace(got.stdout), "\n")
+	if len(lines) != len(args) {
+		t.Fatalf("%d lines for %d targets\nstdout: %s\nstderr: %s", len(lines), len(args), got.stdout, got.stderr)
+	}
+	for i, l := range lines {
+		if !strings.HasPrefix(l, args[i]+" ") {
+			t.Errorf("line %d is %q, want it to start %q", i+1, l, args[i])
+		}
+	}
+	if took > 1200*time.Millisecond {
+		t.Errorf("%d chunks with a 400 ms silent target each took %v: they ran one after another", chunks, took)
 	}
 }
