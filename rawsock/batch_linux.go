@@ -28,7 +28,6 @@ type batchWriter struct {
 	iovs   [MaxBatch]unix.Iovec
 	msgs   [MaxBatch]mmsghdr
 	n, off int // packets in this call, packets already sent
-	sent   int
 	errno  unix.Errno
 	fn     func(fd uintptr) bool
 	done   bool             // what write returned under ctl

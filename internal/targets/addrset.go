@@ -37,15 +37,6 @@ func (a u128) sub(b u128) u128 {
 }
 
 func (a u128) inc() u128 { return a.add(u128{0, 1}) }
-func (a u128) dec() u128 { return a.sub(u128{0, 1}) }
-
-// int64 returns a, or MaxInt64 when it does not fit.
-func (a u128) int64() int64 {
-	if a.hi != 0 || a.lo > math.MaxInt64 {
-		return math.MaxInt64
-	}
-	return int64(a.lo)
-}
 
 // toU128 returns a as an integer in its family's space (IPv4 in the low
 // 32 bits); the zone is dropped.
