@@ -52,7 +52,7 @@ func (s *Sample) JSON() SampleJSON {
 			AcceptQueue: l.AcceptQueue, Backlog: l.Backlog, SYNRecv: l.SYNRecv, SYNSources: l.SYNSources,
 			Processes: []ProcessJSON{}, Flags: append([]string{}, l.Flags...)}
 		for _, p := range l.Processes {
-			j.Processes = append(j.Processes, ProcessJSON{PID: p.PID, Name: p.Name})
+			j.Processes = append(j.Processes, ProcessJSON(p))
 		}
 		out.Listeners = append(out.Listeners, j)
 	}

@@ -110,7 +110,7 @@ func timelineLine(r *probe.Result, e *probe.Event) string {
 	var b strings.Builder
 	b.WriteString(at)
 	if e.Dir == probe.Sent {
-		target := fmt.Sprintf("%s", netipPort(r))
+		target := netipPort(r)
 		switch {
 		case e.Flags == 0 && e.Reason != "": // an ARP request or neighbour solicitation
 			fmt.Fprintf(&b, " %s → %s", e.Reason, e.From)

@@ -21,9 +21,7 @@ func addUXFlags(cmd *cobra.Command, o *Options) {
 		"order":   {OrderInput + "\tin the order of the targets", OrderFinish + "\tas probes finish"},
 		"rate":    {"max\tas fast as replies are still caught"},
 	}
-	for _, e := range report.Expectations {
-		fixed["expect"] = append(fixed["expect"], e)
-	}
+	fixed["expect"] = append(fixed["expect"], report.Expectations...)
 	for name, values := range fixed {
 		cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
 	}

@@ -40,7 +40,7 @@ func ports(s string) ([]uint16, error) {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: tpbench listen|ceiling|score ...")
+		return fmt.Errorf("usage: tpbench listen|ceiling|score ARGS")
 	}
 	switch args[0] {
 	case "listen":
