@@ -50,6 +50,7 @@ func TestRoundsOverlapInLab(t *testing.T) {
 	}
 	for k := 1; k < 4; k++ {
 		want := time.Duration(k) * 300 * time.Millisecond
+		t.Logf("round %d of %s started %v after the first", k+1, live, starts[k].Sub(starts[0]))
 		if got := starts[k].Sub(starts[0]); got < want-30*time.Millisecond || got > want+30*time.Millisecond {
 			t.Errorf("round %d of %s started %v after the first, want %v ± 30ms", k+1, live, got, want)
 		}
