@@ -12,7 +12,6 @@ import (
 
 	"github.com/tcpprobe/tcpprobe/internal/lab"
 	"github.com/tcpprobe/tcpprobe/internal/labtest"
-	"golang.org/x/sys/unix"
 )
 
 // The client's second link, for replies that come back another way: a
@@ -108,19 +107,12 @@ func TestAsymmetricReturnPath(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errno, took, err := l.KernelConnect(l.Client, tg.dst, forgedBound)
-			tg.kernelTook = took
-			switch {
-			case errors.Is(err, lab.ErrGaveUp):
-				tg.kernel = vTimeout
-			case err != nil:
+			var err error
+			tg.kernel, tg.kernelTook, err = kernelVerdict(l, tg.dst)
+			if err != nil {
 				mu.Lock()
 				kerr = errors.Join(kerr, err)
 				mu.Unlock()
-			case errno == 0:
-				tg.kernel = vOpen
-			default:
-				tg.kernel = unix.ErrnoName(errno)
 			}
 		}()
 	}

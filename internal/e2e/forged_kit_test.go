@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"github.com/tcpprobe/tcpprobe/internal/lab"
 	"github.com/tcpprobe/tcpprobe/internal/spoof"
 	"github.com/tcpprobe/tcpprobe/wire"
+	"golang.org/x/sys/unix"
 )
 
 // The forged-reply suite's vocabulary: a kit holds one SYN the forger saw
@@ -299,3 +301,20 @@ func loneFirst(p spoof.Packet, cut int, csumAt int) []spoof.Send {
 // editIP applies fn to the built bytes of p (header edits a Packet cannot
 // express) and sends the result.
 func editIP(p spoof.Packet, fn func(b []byte) []byte) []spoof.Send { return send(fn(p.Bytes())) }
+
+// kernelVerdict runs the kernel's own nonblocking connect() to dst in the
+// lab's client namespace, bounded by forgedBound, and says what it ended
+// with as the suite writes verdicts: vOpen, vTimeout or the errno's name
+// ("" with an error when it could not run).
+func kernelVerdict(l *lab.Lab, dst netip.AddrPort) (string, time.Duration, error) {
+	errno, took, err := l.KernelConnect(l.Client, dst, forgedBound)
+	switch {
+	case errors.Is(err, lab.ErrGaveUp):
+		return vTimeout, took, nil
+	case err != nil:
+		return "", took, err
+	case errno == 0:
+		return vOpen, took, nil
+	}
+	return unix.ErrnoName(errno), took, nil
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/tcpprobe/tcpprobe/internal/labtest"
 	"github.com/tcpprobe/tcpprobe/internal/spoof"
 	"github.com/tcpprobe/tcpprobe/report"
-	"golang.org/x/sys/unix"
 )
 
 // forgedBasePort is the destination port of forgedCases[0]; case i is on
@@ -139,20 +138,13 @@ func runForged(t *testing.T, l *lab.Lab, v6 bool) []*forgedRow {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errno, took, err := l.KernelConnect(l.Client, r.dst, forgedBound)
-			r.kernelTook = took
-			switch {
-			case errors.Is(err, lab.ErrGaveUp):
-				r.kernel = vTimeout
-			case err != nil:
+			var err error
+			r.kernel, r.kernelTook, err = kernelVerdict(l, r.dst)
+			if err != nil {
 				mu.Lock()
 				kerrs = append(kerrs, fmt.Errorf("%s: %w", r.c.name, err))
 				mu.Unlock()
 				r.kernel = "error"
-			case errno == 0:
-				r.kernel = vOpen
-			default:
-				r.kernel = unix.ErrnoName(errno)
 			}
 		}()
 	}
