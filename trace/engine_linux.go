@@ -31,7 +31,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	route, err := rawsock.RouteTo(r.Dst, rawsock.RouteOptions{Interface: cfg.Interface, Source: cfg.Source})
 	var rerr *rawsock.RouteError
 	if errors.As(err, &rerr) {
-		localVerdict(r, rerr.Errno, routeReason(rerr.Errno), "nothing left this host: "+rerr.Error())
+		localVerdict(r, rerr.Errno, probe.RouteReason(rerr.Errno), "nothing left this host: "+rerr.Error())
 		return r, nil
 	} else if err != nil {
 		return nil, err
@@ -115,18 +115,6 @@ type engine struct {
 
 func localVerdict(r *Result, errno syscall.Errno, reason, line string) {
 	r.Verdict = Verdict{Outcome: string(probe.LocalError), Errno: errno, Reason: reason, Line: line}
-}
-
-func routeReason(errno syscall.Errno) string {
-	switch errno {
-	case syscall.EHOSTUNREACH:
-		return probe.ReasonRouteUnreach
-	case syscall.EACCES:
-		return probe.ReasonRouteProhibit
-	case syscall.EINVAL:
-		return probe.ReasonRouteBlackhol
-	}
-	return probe.ReasonNoRoute
 }
 
 // segment encodes one SYN (or RST) of the flow.

@@ -182,19 +182,11 @@ func (e *icmpError) neighborFailure() bool {
 // itself failed (nothing was sent), rather than the handshake.
 func classify(errno syscall.Errno, sync bool) (probe.Outcome, string) {
 	if sync {
-		switch errno {
-		case syscall.ENETUNREACH:
-			return probe.LocalError, probe.ReasonNoRoute
-		case syscall.EHOSTUNREACH:
-			return probe.LocalError, probe.ReasonRouteUnreach
-		case syscall.EACCES, syscall.EPERM:
-			return probe.LocalError, probe.ReasonRouteProhibit
-		case syscall.EINVAL:
-			return probe.LocalError, probe.ReasonRouteBlackhol
-		case syscall.ECONNREFUSED:
+		if errno == syscall.ECONNREFUSED {
 			return probe.Refused, ReasonRefused
 		}
-		return probe.LocalError, probe.ReasonLocal
+		// connect(2) fails as the route lookup does (spec §4).
+		return probe.LocalError, probe.RouteReason(errno)
 	}
 	switch errno {
 	case 0:
