@@ -53,6 +53,19 @@ type ReplyNetwork interface {
 	RPFilter(ifname string) int
 }
 
+// Router is one run's route lookups over one kernel socket
+// (rawsock.Router); it answers as Network.RouteTo does.
+type Router interface {
+	RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Route, error)
+	Close() error
+}
+
+// RouterNetwork is a Network that makes Routers: a Run that plans many
+// destinations asks through one. Host is one.
+type RouterNetwork interface {
+	NewRouter() (Router, error)
+}
+
 // Host is the Network of the machine the process runs on.
 type Host struct {
 	// NeighborTries and NeighborInterval bound next-hop resolution; zero
@@ -68,6 +81,15 @@ type Host struct {
 // RouteTo asks the kernel for the route to dst.
 func (Host) RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Route, error) {
 	return rawsock.RouteTo(dst, opt)
+}
+
+// NewRouter opens a Router in the calling thread's network namespace.
+func (Host) NewRouter() (Router, error) {
+	rt, err := rawsock.NewRouter()
+	if err != nil {
+		return nil, err
+	}
+	return rt, nil
 }
 
 // ResolveNeighbor finds the next hop's link-layer address.

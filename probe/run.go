@@ -20,6 +20,7 @@ type runState struct {
 	// each Run as each connect() would; written while planning, before any
 	// probe starts. A routeResult's nr is protected by p.mu.
 	routes map[netip.Addr]*routeResult
+	router Router // while planning, if the Network makes them
 
 	ready chan struct{} // finished is not empty
 
@@ -151,6 +152,7 @@ func (r *runState) plan(targets []Target) ([]planned, map[int]net.Interface, map
 	addrs := map[int][]netip.Addr{}
 	ifis := map[int]net.Interface{}
 	r.routes = map[netip.Addr]*routeResult{}
+	defer r.openRouter()()
 	var last *routeResult
 	for i := range targets {
 		t := &targets[i]

@@ -56,3 +56,17 @@ func CheckLoopback(dst netip.Addr) error { return errNotImplemented }
 // CheckSourcePort has nothing to check on this GOOS: raw probing is
 // Linux only, and connect(2) binds the port itself.
 func CheckSourcePort(src netip.Addr, port uint16) error { return nil }
+
+// Router is not implemented on this GOOS.
+type Router struct{}
+
+// NewRouter is not implemented on this GOOS.
+func NewRouter() (*Router, error) { return nil, errNotImplemented }
+
+// RouteTo is not implemented on this GOOS.
+func (*Router) RouteTo(dst netip.Addr, opt RouteOptions) (Route, error) {
+	return Route{}, errNotImplemented
+}
+
+// Close does nothing on this GOOS.
+func (*Router) Close() error { return nil }
