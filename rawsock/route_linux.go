@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,13 +27,24 @@ func RouteTo(dst netip.Addr, opt RouteOptions) (Route, error) {
 // Router answers many route lookups as RouteTo does, over one netlink
 // socket opened in the network namespace of the thread that made it,
 // instead of a socket and an interface dump per lookup (76 µs a lookup
-// in a lab namespace, 8 µs through a Router). It remembers each outgoing
-// interface's attributes for its life: make one per run of lookups, and
-// Close it.
+// in a lab namespace, 8 µs through a Router), and once per region of
+// destinations the routing state cannot tell apart rather than per
+// address (regions_linux.go). It remembers each outgoing interface's
+// attributes for its life: make one per run of lookups, and Close it.
 type Router struct {
-	mu   sync.Mutex // guards h (one request at a time on its socket) and ifis
-	h    *netlink.Handle
-	ifis map[int]*net.Interface
+	// mu guards what follows: one request at a time on h's socket.
+	mu      sync.Mutex
+	h       *netlink.Handle
+	ifis    map[int]*net.Interface
+	asked   int               // lookups made per address
+	regions *regions          // nil until learnt, or while stale
+	sub     *nl.NetlinkSocket // routing notifications, once listening
+	// unlearnable: the last read found nothing to cache (or failed); no
+	// new read until a notification says something changed.
+	unlearnable bool
+
+	stale atomic.Bool // a notification came since regions was learnt
+	deaf  atomic.Bool // notifications stopped: never learn again
 }
 
 // NewRouter opens a Router's netlink socket.
@@ -43,11 +56,50 @@ func NewRouter() (*Router, error) {
 	return &Router{h: h, ifis: map[int]*net.Interface{}}, nil
 }
 
-// RouteTo is RouteTo over the Router's socket.
+// RouteTo is RouteTo over the Router's socket, answered from the region's
+// first answer when the destination's region has one.
 func (rt *Router) RouteTo(dst netip.Addr, opt RouteOptions) (Route, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return routeTo(dst, opt, rt.h.RouteGetWithOptions, rt.iface)
+	dst = dst.Unmap()
+	g := rt.learnt(dst, opt)
+	if g == nil {
+		rt.asked++
+		return routeTo(dst, opt, rt.h.RouteGetWithOptions, rt.iface)
+	}
+	q, ok := g.region(dst)
+	if !ok {
+		return routeTo(dst, opt, rt.h.RouteGetWithOptions, rt.iface)
+	}
+	if r, err, ok := g.lookup(q, dst, opt); ok {
+		return r, err
+	}
+	r, err := routeTo(dst, opt, rt.h.RouteGetWithOptions, rt.iface)
+	g.remember(q, opt, r, err)
+	return r, err
+}
+
+// learnt returns the regions that answer for dst under opt, reading the
+// tables when it is time to; nil means a lookup of its own. rt.mu is held.
+func (rt *Router) learnt(dst netip.Addr, opt RouteOptions) *regions {
+	if opt.Interface != "" || dst.Zone() != "" || !dst.IsValid() {
+		return nil
+	}
+	if rt.stale.Swap(false) {
+		rt.regions, rt.unlearnable = nil, false
+	}
+	if rt.regions != nil || rt.unlearnable || rt.asked < regionsAfter || rt.deaf.Load() {
+		return rt.regions
+	}
+	if rt.sub == nil {
+		if err := rt.listen(); err != nil {
+			rt.deaf.Store(true)
+			return nil
+		}
+	}
+	rt.regions = learn(rt.h)
+	rt.unlearnable = rt.regions == nil
+	return rt.regions
 }
 
 // iface returns interface index's attributes, read once; rt.mu is held.
@@ -63,11 +115,14 @@ func (rt *Router) iface(index int) (*net.Interface, error) {
 	return ifi, nil
 }
 
-// Close closes the Router's socket.
+// Close closes the Router's sockets.
 func (rt *Router) Close() error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	rt.h.Close()
+	if rt.sub != nil {
+		rt.sub.Close()
+	}
 	return nil
 }
 
