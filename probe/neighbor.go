@@ -55,9 +55,12 @@ func (c *neighCache) lookup(r rawsock.Route, since time.Time) (*neighResult, boo
 		nr = &neighResult{done: make(chan struct{}), started: c.p.clock.Now()}
 		c.m[k] = nr
 		c.wg.Add(1)
+		// Only this branch copies the route to the heap: a sweep asks for
+		// a known next hop once per destination address.
+		rr := r
 		go func() {
 			defer c.wg.Done()
-			nr.mac, nr.trace, nr.err = c.resolve(c.p.life, r)
+			nr.mac, nr.trace, nr.err = c.resolve(c.p.life, rr)
 			nr.finished = c.p.clock.Now()
 			close(nr.done)
 		}()
