@@ -257,6 +257,9 @@ for tool in $TOOLS tcpprobe-loss; do
 		"$(awk -v s="$syn" -v m="$med" 'BEGIN {print s/(m/1e9)}')" "$worst" $HOSTS "$ans" "$ratio"
 done
 echo "(server answers: the fewest SYN-ACKs + RSTs the router forwarded in a round; ≥ $HOSTS means every host answered)"
+# The server's own word that it kept up, over all rounds: each should be 0.
+echo "server, all rounds: $(ip netns exec "$S" nstat -az TcpExtListenOverflows TcpExtListenDrops TcpExtTCPReqQFullDrop \
+	TcpExtSyncookiesSent TcpExtTCPACKSkippedSynRecv | awk '!/^#/ {printf "%s %s  ", $1, $2}')"
 echo
 echo "per round (wall ns, SYNs, SYN-ACKs, RSTs, right, wrong by kind with examples):"
 for tool in $TOOLS tcpprobe-loss; do sed "s/^/  $tool: /" "$WORK/res.$tool"; done
