@@ -24,8 +24,12 @@
 # MASSCAN_WAIT (2: seconds masscan waits for late replies; its default is 10),
 # TCPPROBE_BASE_BIN (another tcpprobe binary, e.g. the last release: swept in
 # the same rounds as the tcpprobe-base row, for a before/after in one run).
+# MODE=fleet runs scripts/bench-fleet.sh instead: port 80 of every host of a /16.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${MODE:-}" = fleet ]; then
+	exec scripts/bench-fleet.sh "$@"
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench-sweep: run as root (sudo scripts/bench-sweep.sh): it creates network namespaces" >&2

@@ -4,6 +4,7 @@
 //	tpbench ceiling IFACE DSTMAC SRC DST N BATCH [WORKERS]   print packets/s of a minimal AF_PACKET sender
 //	tpbench score TOOL FILE OPENPORTS  print "right wrong-examples" for tcpprobe|nmap|masscan output
 //	tpbench sweep HOST SCHEDULE RATE CPUPROFILE  run the Prober over ports 1-65535 of HOST, print outcome counts, time and stats
+//	tpbench fleet-score TOOL FILE PREFIX OPEN  print "right wrong-by-kind" for a sweep of every address of PREFIX (scripts/bench-fleet.sh)
 package main
 
 import (
@@ -100,6 +101,8 @@ func run(args []string) error {
 		}
 		fmt.Printf("%.0f\n", pps)
 		return nil
+	case "fleet-score":
+		return fleetScore(args[1:])
 	case "sweep":
 		if len(args) != 5 {
 			return fmt.Errorf("usage: tpbench sweep HOST SCHEDULE RATE CPUPROFILE")
