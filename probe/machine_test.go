@@ -118,6 +118,12 @@ func TestSchedules(t *testing.T) {
 		{"linux >= 6.5 defaults", linuxDef, secs(0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67), 131 * time.Second},
 		{"linux before 6.5 (no linear timeouts)", Linux(6, 0), secs(0, 1, 3, 7, 15, 31, 63), 127 * time.Second},
 		{"linux tcp_syn_retries=2, linear=0", Linux(2, 0), secs(0, 1, 3), 7 * time.Second},
+		// Measured on 6.18 (tcpdump of connect() from a namespace): the
+		// time limit tcp_model_timeout(tcp_syn_retries) ends these before
+		// the retransmission count does.
+		{"linux tcp_syn_retries=1 (measured)", Linux(1, 4), secs(0, 1, 2), 3 * time.Second},
+		{"linux tcp_syn_retries=2 (measured)", Linux(2, 4), secs(0, 1, 2, 3, 4, 5), 7 * time.Second},
+		{"linux tcp_syn_retries=3 (measured)", Linux(3, 4), secs(0, 1, 2, 3, 4, 5, 7, 11), 19 * time.Second},
 		{"linux tcp_syn_retries=0", Linux(0, 0), secs(0), 1 * time.Second},
 		{"linux RTO capped at 120s", Linux(9, 0), secs(0, 1, 3, 7, 15, 31, 63, 127, 247, 367), 487 * time.Second},
 	}
