@@ -266,6 +266,29 @@ func (m *Machine) ignore(ev Event, why string) Output {
 	return Output{}
 }
 
+// SendFailed records that a segment the Machine asked for at now did not
+// leave (why says what failed); a SYN leaves the result's attempts. When
+// routeErrno is set, the kernel's route lookup before a retransmission
+// failed with it (inet_sk_rebuild_header): under the linux profile it is
+// saved as a soft error, as the kernel saves it in sk_err_soft, so the
+// probe reports it at the deadline unless an answer comes first (measured
+// on 6.18: a route deleted, or replaced by unreachable, blackhole or
+// prohibit, after the first SYN ends connect() at its give-up time with
+// ENETUNREACH, EHOSTUNREACH, EINVAL or EACCES). 4.4BSD's timer drops
+// tcp_output's error in SYN_SENT: the other profiles time out.
+func (m *Machine) SendFailed(flags wire.Flags, seq uint32, why string, routeErrno syscall.Errno, now time.Time) {
+	ev := Event{Time: now, Dir: Sent, Flags: flags, Seq: seq, Effect: EffectIgnored, Why: "send-failed: " + why}
+	if routeErrno != 0 && m.linux() && !m.done && flags&wire.SYN != 0 {
+		reason := RouteReason(routeErrno)
+		ev.Effect, ev.Errno, ev.Reason = EffectSoft, routeErrno, reason
+		m.soft, m.softErr, m.softWhy, m.softFrom = true, routeErrno, reason, netip.Addr{}
+	}
+	m.addEvent(ev)
+	if flags&wire.SYN != 0 && len(m.res.Attempts) > 0 {
+		m.res.Attempts = m.res.Attempts[:len(m.res.Attempts)-1]
+	}
+}
+
 // Dropped records a packet of this probe's 4-tuple that the receive path
 // (package rx) dropped at now, why being the drop's machine word: it is
 // counted in Ignored and listed like an ignored packet. It never changes

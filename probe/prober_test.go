@@ -352,41 +352,57 @@ func TestDroppedRepliesAreNotTimeouts(t *testing.T) {
 // TestRetransmissionFollowsTheRoute: when the route to a waiting probe's
 // destination turns unreachable, its retransmissions do not leave (the
 // kernel's would not either) and each failure is in the result; when the
-// route comes back, the next one does.
+// route comes back, the next one does. Under the linux profile the route's
+// errno is a soft error reported at the deadline, as the kernel's
+// sk_err_soft is; the classic profile (4.4BSD's timer) times out.
 func TestRetransmissionFollowsTheRoute(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		fake := probetest.New()
-		s, err := probe.ParseSchedule("0,100ms,200ms,300ms/400ms")
-		if err != nil {
-			t.Fatal(err)
-		}
-		prof := probe.Classic()
-		prof.Schedule = s
-		pr, err := probe.New(probe.Config{Profile: prof, Network: fake})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pr.Close()
-		tg := target(probetest.Server4, probetest.PortSilent)
-		fake.SetRouteError(tg.Addr.Addr(), 0)
-		time.AfterFunc(50*time.Millisecond, func() { fake.SetRouteError(tg.Addr.Addr(), syscall.EHOSTUNREACH) })
-		time.AfterFunc(250*time.Millisecond, func() { fake.SetRouteError(tg.Addr.Addr(), 0) })
-		var got *probe.Result
-		if err := pr.Run(context.Background(), []probe.Target{tg}, func(r *probe.Result) { got = r }); err != nil {
-			t.Fatal(err)
-		}
-		failed := 0
-		for _, e := range got.Events {
-			if strings.HasPrefix(e.Why, "send-failed: ") && strings.Contains(e.Why, "unreachable route") {
-				failed++
-			}
-		}
-		// SYNs at 0 (left), 100 and 200 ms (no route), 300 ms (left again).
-		if got.Outcome != probe.Timeout || len(got.Attempts) != 2 || failed != 2 {
-			t.Errorf("outcome %s, %d attempts, %d route failures; want timeout, 2, 2\n%+v", got.Outcome, len(got.Attempts), failed, got.Events)
-		}
-
-	})
+	tests := []struct {
+		name    string
+		prof    probe.Profile
+		outcome probe.Outcome
+		errno   syscall.Errno
+		soft    bool
+	}{
+		{"classic", probe.Classic(), probe.Timeout, syscall.ETIMEDOUT, false},
+		{"linux", probe.Linux(6, 4), probe.Unreachable, syscall.EHOSTUNREACH, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fake := probetest.New()
+				s, err := probe.ParseSchedule("0,100ms,200ms,300ms/400ms")
+				if err != nil {
+					t.Fatal(err)
+				}
+				prof := tt.prof
+				prof.Schedule = s
+				pr, err := probe.New(probe.Config{Profile: prof, Network: fake})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer pr.Close()
+				tg := target(probetest.Server4, probetest.PortSilent)
+				fake.SetRouteError(tg.Addr.Addr(), 0)
+				time.AfterFunc(50*time.Millisecond, func() { fake.SetRouteError(tg.Addr.Addr(), syscall.EHOSTUNREACH) })
+				time.AfterFunc(250*time.Millisecond, func() { fake.SetRouteError(tg.Addr.Addr(), 0) })
+				var got *probe.Result
+				if err := pr.Run(context.Background(), []probe.Target{tg}, func(r *probe.Result) { got = r }); err != nil {
+					t.Fatal(err)
+				}
+				failed := 0
+				for _, e := range got.Events {
+					if strings.HasPrefix(e.Why, "send-failed: ") && strings.Contains(e.Why, "unreachable route") {
+						failed++
+					}
+				}
+				// SYNs at 0 (left), 100 and 200 ms (no route), 300 ms (left again).
+				if got.Outcome != tt.outcome || got.Errno != tt.errno || got.Soft != tt.soft || len(got.Attempts) != 2 || failed != 2 {
+					t.Errorf("%s %v soft %t, %d attempts, %d route failures; want %s %v soft %t, 2, 2\n%+v",
+						got.Outcome, got.Errno, got.Soft, len(got.Attempts), failed, tt.outcome, tt.errno, tt.soft, got.Events)
+				}
+			})
+		})
+	}
 }
 
 // TestRoundsRouteAfresh: a route that fails in one Run (a -c round) is

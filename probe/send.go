@@ -1,10 +1,13 @@
 package probe
 
 import (
+	"errors"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
+	"github.com/tcpprobe/tcpprobe/rawsock"
 	"github.com/tcpprobe/tcpprobe/wire"
 )
 
@@ -156,16 +159,17 @@ func (p *Prober) encode(a *action, buf []byte) (int, error) {
 }
 
 // sendFailed records a send that did not leave in its probe's result,
-// unless the result has already been handed on; p.mu is held.
+// unless the result has already been handed on (Machine.SendFailed: a
+// route that failed is a soft error under the linux profile); p.mu is
+// held.
 func (p *Prober) sendFailed(a *action, err error) {
 	e := a.e
 	if !a.deciding && e.m.Done() {
 		return
 	}
-	res := e.m.Result()
-	res.Events = append(res.Events, Event{Time: p.clock.Now(), Dir: Sent, Flags: a.flags, Seq: a.seq, Effect: EffectIgnored, Why: "send-failed: " + err.Error()})
-	// Attempts are SYNs that left; this one did not.
-	if a.flags&wire.SYN != 0 && len(res.Attempts) > 0 {
-		res.Attempts = res.Attempts[:len(res.Attempts)-1]
+	var errno syscall.Errno
+	if re := (*rawsock.RouteError)(nil); errors.As(err, &re) {
+		errno = re.Errno
 	}
+	e.m.SendFailed(a.flags, a.seq, err.Error(), errno, p.clock.Now())
 }

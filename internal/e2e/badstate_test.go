@@ -63,7 +63,9 @@ func probeWhile(t *testing.T, l *lab.Lab, port uint16, sched string, after time.
 //     route again before each retransmission, as the kernel's own
 //     retransmission does; with the route gone the SYNs do not leave (each
 //     listed as send-failed with the route's error) and the probe times
-//     out, as connect() in the same scenario does (still waiting at 4 s).
+//     out under the default (classic) profile, whose 4.4BSD timer drops
+//     the error; --profile linux reports the route's errno at the
+//     give-up, as the kernel's connect() does (TestRouteLostMatchesKernel).
 //   - neigh-flush: the client's neighbour entries vanish; the next-hop MAC
 //     resolved at the start is still right, so the retransmission is
 //     answered and the probe is "open", as connect() would be.
