@@ -28,6 +28,7 @@ type entry struct {
 	pending  bool     // a slow re-probe waiting for its slot in the timer heap
 	prev     *Result  // while pending: the result it re-probes, kept if it never starts
 	gw       *gateway // its next hop's state
+	routeGen uint64   // the routing generation its route was looked up in
 	// unstamped counts the probe's sends whose departure time is not in
 	// its result yet; while it is above 0 a decided probe's finish waits
 	// (finishLater, p.mu) for stampSent (txstamp.go).

@@ -48,6 +48,7 @@ func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry
 		copy(e.mac[:], nr.mac)
 	}
 	e.dropsAt = ls.drops.Load()
+	e.routeGen = pl.rt.gen
 	e.gw = p.gatewayFor(neighKey{pl.rt.r.Interface.Index, pl.rt.r.NextHop})
 	res := e.m.Result()
 	res.Target, res.Index, res.Interface, res.Expect = pl.t.Name, pl.i, ls.ifi.Name, pl.t.Expect

@@ -145,8 +145,9 @@ type Prober struct {
 	// changed in place) under linkMu.
 	links atomic.Pointer[[]*linkState]
 
-	neigh neighCache
-	drops dropPoller
+	neigh  neighCache
+	drops  dropPoller
+	routes routeGen // routing changes heard (routegen.go)
 
 	// Following fields are protected by mu: the probes in flight of every
 	// Run and what they share.
@@ -211,6 +212,10 @@ func (p *Prober) Close() error {
 	links := *p.links.Load()
 	p.links.Store(new([]*linkState))
 	p.open = map[int]*linkState{}
+	if p.routes.stop != nil {
+		p.routes.stop()
+	}
+	p.routes.stop = func() {} // and never again
 	p.linkMu.Unlock()
 	p.stop()
 	// Each close of a packet socket waits for an RCU grace period: the

@@ -13,6 +13,7 @@ type routeResult struct {
 	r   rawsock.Route
 	err error
 	nr  *neighResult // its next hop once resolved, so a sweep looks it up once; p.mu
+	gen uint64       // the routing generation the lookup saw (routegen.go)
 }
 
 // route looks up the route to dst, once per destination address and Run;
@@ -24,13 +25,14 @@ func (r *runState) route(dst netip.Addr) *routeResult {
 	var (
 		rr  rawsock.Route
 		err error
+		gen = r.p.routeGeneration() // before the lookup: a change during it moves it on
 	)
 	if r.router != nil {
 		rr, err = r.router.RouteTo(dst, r.p.routeOptions())
 	} else {
 		rr, err = r.p.routeTo(dst)
 	}
-	rt := &routeResult{r: rr, err: err}
+	rt := &routeResult{r: rr, err: err, gen: gen}
 	r.routes[dst] = rt
 	return rt
 }

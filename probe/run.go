@@ -59,6 +59,9 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	memc := make(chan mem, 1)
 	go func() { memc <- mem{newSlab(len(targets)), make(map[demuxKey]*entry, len(targets))} }()
 
+	p.linkMu.Lock()
+	p.watchRoutes() // before any route of the run is looked up
+	p.linkMu.Unlock()
 	plan, ifis, addrs, err := r.plan(targets)
 	if err != nil {
 		return err

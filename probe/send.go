@@ -30,9 +30,11 @@ type action struct {
 type sender struct {
 	p *Prober
 	// reroute asks the kernel again, once per destination and batch,
-	// whether it would still send there: a retransmission does not leave
-	// when the route has since become unreachable, prohibit, blackhole or
-	// gone, just as the kernel's own retransmission would not.
+	// whether it would still send there, when the routing state may have
+	// changed since the probe's route was looked up (routegen.go): a
+	// retransmission does not leave when the route has since become
+	// unreachable, prohibit, blackhole or gone, just as the kernel's own
+	// retransmission would not.
 	reroute bool
 
 	bufs   [][]byte // encoding buffers, reused
@@ -91,7 +93,7 @@ func (s *sender) write(acts []action) {
 	}
 	for i := range acts {
 		a := &acts[i]
-		if s.reroute && a.flags&wire.SYN != 0 {
+		if s.reroute && a.flags&wire.SYN != 0 && p.routeMayHaveChanged(a.e) {
 			err, ok := s.routes[a.e.key.remote]
 			if !ok {
 				_, err = p.routeTo(a.e.key.remote)

@@ -70,3 +70,6 @@ func (*Router) RouteTo(dst netip.Addr, opt RouteOptions) (Route, error) {
 
 // Close does nothing on this GOOS.
 func (*Router) Close() error { return nil }
+
+// WatchRoutes is not implemented on this GOOS.
+func WatchRoutes(changed, lost func()) (stop func(), err error) { return nil, errNotImplemented }

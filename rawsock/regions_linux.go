@@ -2,6 +2,7 @@ package rawsock
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -224,25 +225,41 @@ var changeGroups = []uint{
 	unix.RTNLGRP_IPV4_ROUTE, unix.RTNLGRP_IPV6_ROUTE, unix.RTNLGRP_IPV4_RULE, unix.RTNLGRP_IPV6_RULE,
 }
 
+// WatchRoutes calls changed, from a goroutine of its own, after each
+// notification from the kernel that links, addresses, routes or rules of
+// the calling thread's network namespace changed: anything that may change
+// a route lookup's answer. If notifications are lost (the socket's buffer
+// overflowed) or the watch ends, it calls lost once and stops. stop ends
+// the watch.
+func WatchRoutes(changed, lost func()) (stop func(), err error) {
+	s, err := nl.Subscribe(unix.NETLINK_ROUTE, changeGroups...)
+	if err != nil {
+		return nil, fmt.Errorf("rawsock: subscribing to routing notifications: %w", err)
+	}
+	go func() {
+		for {
+			if _, _, err := s.Receive(); err != nil {
+				lost()
+				return
+			}
+			changed()
+		}
+	}()
+	return s.Close, nil
+}
+
 // listen subscribes rt to the kernel's routing notifications: each marks
 // what rt learnt stale. If the subscription fails or loses messages, rt
 // stops learning for good (deaf). Called with rt.mu held, before the
 // first read of the tables, so no change after that read goes unheard.
 func (rt *Router) listen() error {
-	s, err := nl.Subscribe(unix.NETLINK_ROUTE, changeGroups...)
+	stop, err := WatchRoutes(func() { rt.stale.Store(true) }, func() {
+		rt.deaf.Store(true) // closed, or notifications lost
+		rt.stale.Store(true)
+	})
 	if err != nil {
 		return err
 	}
-	rt.sub = s
-	go func() {
-		for {
-			if _, _, err := s.Receive(); err != nil {
-				rt.deaf.Store(true) // closed, or notifications lost
-				rt.stale.Store(true)
-				return
-			}
-			rt.stale.Store(true)
-		}
-	}()
+	rt.unlisten = stop
 	return nil
 }

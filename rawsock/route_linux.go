@@ -10,7 +10,6 @@ import (
 	"syscall"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,12 +32,12 @@ func RouteTo(dst netip.Addr, opt RouteOptions) (Route, error) {
 // attributes for its life: make one per run of lookups, and Close it.
 type Router struct {
 	// mu guards what follows: one request at a time on h's socket.
-	mu      sync.Mutex
-	h       *netlink.Handle
-	ifis    map[int]*net.Interface
-	asked   int               // lookups made per address
-	regions *regions          // nil until learnt, or while stale
-	sub     *nl.NetlinkSocket // routing notifications, once listening
+	mu       sync.Mutex
+	h        *netlink.Handle
+	ifis     map[int]*net.Interface
+	asked    int      // lookups made per address
+	regions  *regions // nil until learnt, or while stale
+	unlisten func()   // ends the routing notifications, once listening
 	// unlearnable: the last read found nothing to cache (or failed); no
 	// new read until a notification says something changed.
 	unlearnable bool
@@ -91,7 +90,7 @@ func (rt *Router) learnt(dst netip.Addr, opt RouteOptions) *regions {
 	if rt.regions != nil || rt.unlearnable || rt.asked < regionsAfter || rt.deaf.Load() {
 		return rt.regions
 	}
-	if rt.sub == nil {
+	if rt.unlisten == nil {
 		if err := rt.listen(); err != nil {
 			rt.deaf.Store(true)
 			return nil
@@ -120,8 +119,8 @@ func (rt *Router) Close() error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	rt.h.Close()
-	if rt.sub != nil {
-		rt.sub.Close()
+	if rt.unlisten != nil {
+		rt.unlisten()
 	}
 	return nil
 }
