@@ -32,7 +32,15 @@ type sideBySideRun struct {
 
 func sideBySide(t *testing.T, l *lab.Lab, dst netip.AddrPort, limit, after time.Duration, change [][]string) sideBySideRun {
 	t.Helper()
-	capt, err := l.Capture(l.Client, lab.ClientIf, fmt.Sprintf("tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and dst port %d", dst.Port()))
+	filter := fmt.Sprintf("tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and dst port %d", dst.Port())
+	client := lab.ClientV4
+	if dst.Addr().Is6() {
+		// libpcap has no tcp[] for IPv6: the flags byte of a TCP header
+		// right after the fixed header (the lab sends no extension headers).
+		filter = fmt.Sprintf("ip6 and tcp and ip6[53] & 0x12 == 0x02 and dst port %d", dst.Port())
+		client = lab.ClientV6
+	}
+	capt, err := l.Capture(l.Client, lab.ClientIf, filter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +94,7 @@ func sideBySide(t *testing.T, l *lab.Lab, dst netip.AddrPort, limit, after time.
 		t.Fatalf("tcpprobe gave no result for %s", dst)
 	}
 	// "TIME IP 198.18.1.2.PORT > …": tcpprobe's SYNs carry its source port.
-	mine := fmt.Sprintf(" %s.%d > ", lab.ClientV4, out.res.SourcePort)
+	mine := fmt.Sprintf(" %s.%d > ", client, out.res.SourcePort)
 	var k0, p0 time.Time
 	for _, p := range pkts {
 		if strings.Contains(p.Line, mine) {
@@ -163,43 +171,66 @@ func TestLinuxScheduleMatchesKernel(t *testing.T) {
 // give-up time. tcpprobe must send the same SYNs and report the same
 // errno at the same time.
 func TestRouteLostMatchesKernel(t *testing.T) {
-	const route = "198.18.2.0/24"
-	tests := []struct {
-		name   string
-		change [][]string
-	}{
-		{"deleted", [][]string{{"ip", "route", "del", route}}},
-		{"unreachable", [][]string{{"ip", "route", "replace", "unreachable", route}}},
-		{"prohibit", [][]string{{"ip", "route", "replace", "prohibit", route}}},
-		{"blackhole", [][]string{{"ip", "route", "replace", "blackhole", route}}},
+	type change struct {
+		name string
+		cmds func(route string, gw netip.Addr) [][]string
+	}
+	changes := []change{
+		{"deleted", func(r string, _ netip.Addr) [][]string { return [][]string{{"ip", "route", "del", r}} }},
+		{"unreachable", func(r string, _ netip.Addr) [][]string { return [][]string{{"ip", "route", "replace", "unreachable", r}} }},
+		{"prohibit", func(r string, _ netip.Addr) [][]string { return [][]string{{"ip", "route", "replace", "prohibit", r}} }},
+		{"blackhole", func(r string, _ netip.Addr) [][]string { return [][]string{{"ip", "route", "replace", "blackhole", r}} }},
+		// The link goes down: the kernel drops the routes through it.
+		{"link down", func(string, netip.Addr) [][]string { return [][]string{{"ip", "link", "set", lab.ClientIf, "down"}} }},
 		// Gone for the retransmissions at 1 and 2 s, back for the rest:
 		// the saved errno still decides at the give-up.
-		{"back after 2.5 s", [][]string{{"ip", "route", "replace", "unreachable", route}, {"sleep", "2.2"},
-			{"ip", "route", "replace", route, "via", lab.RouterV4C.String(), "dev", lab.ClientIf}}},
+		{"back after 2.5 s", func(r string, gw netip.Addr) [][]string {
+			return [][]string{{"ip", "route", "replace", "unreachable", r}, {"sleep", "2.2"},
+				{"ip", "route", "replace", r, "via", gw.String(), "dev", lab.ClientIf}}
+		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			l := labtest.New(t)
-			if o, err := l.Exec(l.Client, "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2"); err != nil {
-				t.Fatalf("sysctl: %v\n%s", err, o)
-			}
-			r := sideBySide(t, l, netip.AddrPortFrom(lab.ServerV4, lab.PortDrop), 15*time.Second, 300*time.Millisecond, tt.change)
-			took := time.Duration(r.res.DurationMs * float64(time.Millisecond))
-			t.Logf("kernel: %s after %v, SYNs %v; tcpprobe: %s (%s, soft %t) after %v, SYNs %v",
-				r.kernelErrno, r.kernelTook.Round(time.Millisecond), r.kernelSYNs, r.res.Errno, r.res.Reason, r.res.Soft, took.Round(time.Millisecond), r.probeSYNs)
-			if r.res.Errno != r.kernelErrno {
-				t.Errorf("tcpprobe says %s, the kernel %s", r.res.Errno, r.kernelErrno)
-			}
-			if !r.res.Soft {
-				t.Errorf("tcpprobe's %s is not marked soft (reported at the deadline)", r.res.Errno)
-			}
-			if !sameTimes(r.kernelSYNs, r.probeSYNs) {
-				t.Errorf("SYNs on the wire: kernel %v, tcpprobe %v (each within 100 ms + 5 %%)", r.kernelSYNs, r.probeSYNs)
-			}
-			if d := took - r.kernelTook; d > 300*time.Millisecond || d < -300*time.Millisecond {
-				t.Errorf("tcpprobe gave up after %v, the kernel after %v", took, r.kernelTook)
-			}
-		})
+	families := []struct {
+		name  string
+		dst   netip.AddrPort
+		route string
+		gw    netip.Addr
+	}{
+		{"ipv4", netip.AddrPortFrom(lab.ServerV4, lab.PortDrop), "198.18.2.0/24", lab.RouterV4C},
+		{"ipv6", netip.AddrPortFrom(lab.ServerV6, lab.PortDrop), "fd00:2::/64", lab.RouterV6C},
+	}
+	for _, fam := range families {
+		for _, c := range changes {
+			t.Run(fam.name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				l := labtest.New(t)
+				if o, err := l.Exec(l.Client, "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2"); err != nil {
+					t.Fatalf("sysctl: %v\n%s", err, o)
+				}
+				cmds := c.cmds(fam.route, fam.gw)
+				if fam.dst.Addr().Is6() {
+					for i, cmd := range cmds {
+						if cmd[0] == "ip" && cmd[1] == "route" {
+							cmds[i] = append([]string{"ip", "-6"}, cmd[1:]...)
+						}
+					}
+				}
+				r := sideBySide(t, l, fam.dst, 15*time.Second, 300*time.Millisecond, cmds)
+				took := time.Duration(r.res.DurationMs * float64(time.Millisecond))
+				t.Logf("kernel: %s after %v, SYNs %v; tcpprobe: %s (%s, soft %t) after %v, SYNs %v",
+					r.kernelErrno, r.kernelTook.Round(time.Millisecond), r.kernelSYNs, r.res.Errno, r.res.Reason, r.res.Soft, took.Round(time.Millisecond), r.probeSYNs)
+				if r.res.Errno != r.kernelErrno {
+					t.Errorf("tcpprobe says %s, the kernel %s", r.res.Errno, r.kernelErrno)
+				}
+				if r.res.Errno != "ETIMEDOUT" && !r.res.Soft {
+					t.Errorf("tcpprobe's %s is not marked soft (reported at the deadline)", r.res.Errno)
+				}
+				if !sameTimes(r.kernelSYNs, r.probeSYNs) {
+					t.Errorf("SYNs on the wire: kernel %v, tcpprobe %v (each within 100 ms + 5 %%)", r.kernelSYNs, r.probeSYNs)
+				}
+				if d := took - r.kernelTook; d > 300*time.Millisecond || d < -300*time.Millisecond {
+					t.Errorf("tcpprobe gave up after %v, the kernel after %v", took, r.kernelTook)
+				}
+			})
+		}
 	}
 }
