@@ -177,7 +177,9 @@ func TestRouteLostMatchesKernel(t *testing.T) {
 	}
 	changes := []change{
 		{"deleted", func(r string, _ netip.Addr) [][]string { return [][]string{{"ip", "route", "del", r}} }},
-		{"unreachable", func(r string, _ netip.Addr) [][]string { return [][]string{{"ip", "route", "replace", "unreachable", r}} }},
+		{"unreachable", func(r string, _ netip.Addr) [][]string {
+			return [][]string{{"ip", "route", "replace", "unreachable", r}}
+		}},
 		{"prohibit", func(r string, _ netip.Addr) [][]string { return [][]string{{"ip", "route", "replace", "prohibit", r}} }},
 		{"blackhole", func(r string, _ netip.Addr) [][]string { return [][]string{{"ip", "route", "replace", "blackhole", r}} }},
 		// The link goes down: the kernel drops the routes through it.
