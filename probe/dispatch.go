@@ -29,6 +29,7 @@ type entry struct {
 	prev     *Result  // while pending: the result it re-probes, kept if it never starts
 	gw       *gateway // its next hop's state
 	routeGen uint64   // the routing generation its route was looked up in
+	ridx     int32    // its place in its run's entries (a streamed run's), -1 when out
 	// unstamped counts the probe's sends whose departure time is not in
 	// its result yet; while it is above 0 a decided probe's finish waits
 	// (finishLater, p.mu) for stampSent (txstamp.go).
@@ -109,7 +110,7 @@ func (p *Prober) finish(e *entry, acts *[]action) {
 		return
 	}
 	p.release()
-	e.run.deliver(res)
+	e.run.handOver(e, res)
 }
 
 // reprobe runs a finished probe again with a new ISS: at once, appending

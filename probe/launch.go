@@ -28,14 +28,53 @@ const (
 // probe cannot start gets its local-error result here; one whose next hop
 // is still being resolved starts from its own goroutine once it is.
 type launcher struct {
-	r     *runState
-	plan  []planned
-	links map[int]*linkState
-	slow  sync.WaitGroup // probes waiting for their next hop
-	next  int            // first plan entry not taken; p.mu
+	r    *runState
+	feed feed
+	slow sync.WaitGroup // probes waiting for their next hop
 
 	pmu  sync.Mutex
 	pace pacer // pmu
+}
+
+// feed hands the launch workers planned probes to start, a block at a
+// time: a Run's whole plan (planFeed), or targets pulled from a source and
+// planned as they come (streamFeed, stream.go).
+type feed interface {
+	// next returns up to n planned probes, none when the run has no more;
+	// p.mu is not held.
+	next(n int) []planned
+	// workers is how many launch workers the feed can keep busy.
+	workers() int
+	// interrupted is called once the run's context ended, p.mu held: the
+	// feed hands out nothing more, and reports what it had planned and
+	// not handed out as interrupted.
+	interrupted()
+}
+
+// planFeed hands out a plan made before the launch.
+type planFeed struct {
+	r    *runState
+	plan []planned
+	pos  int // first plan entry not handed out; p.mu
+}
+
+func (f *planFeed) next(n int) []planned {
+	p := f.r.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	blk := f.plan[f.pos:min(len(f.plan), f.pos+n)]
+	f.pos += len(blk)
+	return blk
+}
+
+func (f *planFeed) workers() int {
+	return (len(f.plan) + rawsock.MaxBatch - 1) / rawsock.MaxBatch
+}
+
+func (f *planFeed) interrupted() {
+	for ; f.pos < len(f.plan); f.pos++ {
+		f.r.deliver(f.r.localResult(&f.plan[f.pos], Interrupted, syscall.EINTR, ReasonInterrupted))
+	}
 }
 
 // run starts every planned probe and returns when each has started or
@@ -45,7 +84,7 @@ func (l *launcher) run() {
 	l.pace.init(p.cfg.Rate, p.clock.Now())
 	// Senders hold their P through each sendmmsg (rawsock.WriteIPBatch):
 	// one P stays free for the receive loop, the timers and the output.
-	workers := min(max(1, runtime.GOMAXPROCS(0)-1), (len(l.plan)+rawsock.MaxBatch-1)/rawsock.MaxBatch)
+	workers := min(max(1, runtime.GOMAXPROCS(0)-1), l.feed.workers())
 	var all sync.WaitGroup
 	for range workers {
 		all.Add(1)
@@ -54,28 +93,35 @@ func (l *launcher) run() {
 	all.Wait()
 }
 
-// work takes up to a batch of plan entries at a time and starts them.
+// work takes a block of planned probes at a time from the feed and starts
+// them, up to a batch at a time as the window and the pace allow.
 func (l *launcher) work() {
 	r, p := l.r, l.r.p
 	ctx := r.ctx
 	s := newSender(p)
-	var acts []action
+	var (
+		acts []action
+		blk  []planned // from the feed, not started yet
+	)
 	wait := p.clock.NewTimer(time.Hour)
 	defer wait.Stop()
 	for {
-		p.mu.Lock()
-		if l.next >= len(l.plan) {
-			p.mu.Unlock()
-			return
+		if len(blk) == 0 && ctx.Err() == nil {
+			if blk = l.feed.next(rawsock.MaxBatch); len(blk) == 0 {
+				return
+			}
 		}
 		if ctx.Err() != nil {
-			for ; l.next < len(l.plan); l.next++ {
-				r.deliver(r.localResult(&l.plan[l.next], Interrupted, syscall.EINTR, ReasonInterrupted))
+			p.mu.Lock()
+			for i := range blk {
+				r.deliver(r.localResult(&blk[i], Interrupted, syscall.EINTR, ReasonInterrupted))
 			}
+			l.feed.interrupted()
 			p.mu.Unlock()
 			return
 		}
-		n := rawsock.MaxBatch
+		n := len(blk)
+		p.mu.Lock()
 		if p.window > 0 {
 			n = min(n, p.window-p.inflight)
 		}
@@ -103,9 +149,10 @@ func (l *launcher) work() {
 			continue
 		}
 		now := p.clock.Now()
-		for end := min(len(l.plan), l.next+n); l.next < end; l.next++ {
-			if !l.start(&l.plan[l.next], now, &acts) {
-				need = &l.plan[l.next]
+		started := 0
+		for ; started < n; started++ {
+			if !l.start(&blk[started], now, &acts) {
+				need = &blk[started]
 				break
 			}
 		}
@@ -114,6 +161,7 @@ func (l *launcher) work() {
 		if need != nil {
 			r.reservePort(need)
 		}
+		blk = blk[started:]
 		p.pollDrops(false)
 	}
 }
@@ -127,16 +175,17 @@ func (l *launcher) start(pl *planned, now time.Time, acts *[]action) bool {
 		r.deliver(r.routeFailure(pl))
 		return true
 	}
-	ls := l.links[pl.rt.r.Interface.Index]
+	ls := pl.ls
 	nr := pl.rt.nr
 	if nr == nil {
 		var ready bool
 		if nr, ready = p.neigh.lookup(pl.rt.r, r.started); !ready {
 			p.inflight++
 			l.slow.Add(1)
+			slow := *pl // a streamed block's memory is reused
 			go func() {
 				defer l.slow.Done()
-				l.startSlow(pl, ls, nr)
+				l.startSlow(&slow, ls, nr)
 			}()
 			return true
 		}

@@ -53,6 +53,7 @@ func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry
 	res := e.m.Result()
 	res.Target, res.Index, res.Interface, res.Expect = pl.t.Name, pl.i, ls.ifi.Name, pl.t.Expect
 	p.probes[dk] = e
+	e.ridx = int32(len(r.entries))
 	r.entries = append(r.entries, e)
 	return e, nil
 }

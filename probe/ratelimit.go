@@ -114,7 +114,7 @@ func (p *Prober) startSlowReprobe(e *entry, now time.Time, acts *[]action) {
 		p.unschedule(q)
 		p.markRateLimited(g, q.prev)
 		p.release()
-		q.run.deliver(q.prev)
+		q.run.handOver(q, q.prev)
 	}
 	clear(g.queue)
 	g.queue = g.queue[:0]

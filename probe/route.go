@@ -17,7 +17,7 @@ type routeResult struct {
 }
 
 // route looks up the route to dst, once per destination address and Run;
-// only while planning.
+// only while planning, r.routesMu held.
 func (r *runState) route(dst netip.Addr) *routeResult {
 	if rt, ok := r.routes[dst]; ok {
 		return rt

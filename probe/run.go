@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"sync"
 	"syscall"
 	"time"
 
@@ -17,16 +18,26 @@ type runState struct {
 	started time.Time
 
 	// routes is the route of each destination address, asked afresh in
-	// each Run as each connect() would; written while planning, before any
-	// probe starts. A routeResult's nr is protected by p.mu.
-	routes map[netip.Addr]*routeResult
-	router Router // while planning, if the Network makes them
+	// each Run as each connect() would; written while planning (under
+	// routesMu: a streamed run plans as it launches). A routeResult's nr
+	// is protected by p.mu.
+	routesMu sync.Mutex
+	routes   map[netip.Addr]*routeResult
+	router   Router // the run's route lookups, if the Network makes Routers
 
-	ready chan struct{} // finished is not empty
+	// stream: targets come from a source as the launch takes them
+	// (RunStream), and a decided probe leaves the run and the
+	// demultiplexer as soon as its result is handed on, so the run holds
+	// only what is in flight.
+	stream bool
+
+	ready chan struct{} // finished is not empty, or srcDone was set
 
 	// Following fields are protected by p.mu.
 	finished []*Result // decided, not yet emitted
-	entries  []*entry  // every probe the run registered
+	entries  []*entry  // the probes the run registered (a stream's: those not decided)
+	taken    int       // targets the run has taken on, each owed a result
+	srcDone  bool      // no more targets will be taken on
 	slab     probeSlab
 	ports    map[netip.Addr]*portPool // source ports held, by local address
 }
@@ -37,7 +48,8 @@ type runState struct {
 type planned struct {
 	t  *Target
 	rt *routeResult
-	i  int // t's index in Run's targets
+	ls *linkState // the link its route leaves by (attachLinks)
+	i  int        // t's index among the run's targets
 }
 
 // Run probes every target and calls emit, from one goroutine, with each
@@ -46,32 +58,50 @@ type planned struct {
 // started are reported interrupted too, and Run returns ctx.Err(). An
 // *EnvError means the probing could not start at all. Runs may overlap.
 func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) error {
-	r := &runState{p: p, ctx: ctx, started: p.clock.Now(), ready: make(chan struct{}, 1), ports: map[netip.Addr]*portPool{}}
+	r := p.newRun(ctx, false)
 	defer r.releasePorts()
+	r.taken, r.srcDone = len(targets), true
 
 	// The probes' memory (states, demultiplexer) is made and faulted in
 	// while routes are looked up and links set up, which mostly wait on
 	// the kernel.
-	type mem struct {
-		slab   []probeState
-		probes map[demuxKey]*entry
-	}
-	memc := make(chan mem, 1)
-	go func() { memc <- mem{newSlab(len(targets)), make(map[demuxKey]*entry, len(targets))} }()
+	memc := make(chan runMemory, 1)
+	go func() { memc <- runMemory{newSlab(len(targets)), make(map[demuxKey]*entry, len(targets))} }()
 
+	defer r.openRouter()()
+	plan, ifis, addrs, err := r.plan(targets, 0)
+	if err != nil {
+		return err
+	}
+	return p.launchRun(r, plan, ifis, addrs, len(targets) < ringProbes, memc, &planFeed{r: r, plan: plan}, emit)
+}
+
+// runMemory is a run's probe states and demultiplexer, made ahead.
+type runMemory struct {
+	slab   []probeState
+	probes map[demuxKey]*entry
+}
+
+// newRun starts the state of one Run, and the Prober's watch of routing
+// changes before the run looks any route up.
+func (p *Prober) newRun(ctx context.Context, stream bool) *runState {
 	p.linkMu.Lock()
-	p.watchRoutes() // before any route of the run is looked up
+	p.watchRoutes()
 	p.linkMu.Unlock()
-	plan, ifis, addrs, err := r.plan(targets)
-	if err != nil {
-		return err
-	}
+	return &runState{p: p, ctx: ctx, started: p.clock.Now(), ready: make(chan struct{}, 1),
+		ports: map[netip.Addr]*portPool{}, routes: map[netip.Addr]*routeResult{}, stream: stream}
+}
+
+// launchRun opens the links the first planned probes need, calls
+// Config.Ready once their next hops are known, and launches the feed's
+// probes while results flow out to emit.
+func (p *Prober) launchRun(r *runState, first []planned, ifis map[int]net.Interface, addrs map[int][]netip.Addr,
+	queue bool, memc <-chan runMemory, f feed, emit func(*Result)) error {
 	hops := r.startNextHops()
-	links, err := p.openLinks(ifis, addrs, len(targets) < ringProbes)
-	if err != nil {
+	if err := r.attachLinks(first, ifis, addrs, queue); err != nil {
 		return err
 	}
-	if err := p.becomeReady(ctx, hops); err != nil {
+	if err := p.becomeReady(r.ctx, hops); err != nil {
 		return err
 	}
 	if err := p.startTimerLoop(); err != nil {
@@ -80,8 +110,8 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 
 	m := <-memc
 	p.mu.Lock()
-	r.slab = probeSlab{s: m.slab}
-	if len(p.probes) == 0 {
+	r.slab = probeSlab{s: m.slab, block: streamSlab * btoi(r.stream)}
+	if len(p.probes) == 0 && m.probes != nil {
 		p.probes = m.probes // presized for this run
 	}
 	p.runs++
@@ -89,38 +119,50 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	defer r.end()
 
 	// Launch probes, paced and bounded, while results flow out.
-	l := &launcher{r: r, plan: plan, links: links}
+	l := &launcher{r: r, feed: f}
 	launchDone := make(chan struct{})
 	go func() {
 		defer close(launchDone)
 		l.run()
 	}()
-	interrupted := r.emitAll(len(targets), emit)
+	interrupted := r.emitAll(emit)
 	<-launchDone
 	l.slow.Wait()
 	p.pollDrops(true)
 	if interrupted {
-		return ctx.Err()
+		return r.ctx.Err()
 	}
 	return nil
 }
 
-// emitAll hands each of the run's n results to emit as they are decided,
-// and interrupts the run when its context ends; it reports whether it did.
-func (r *runState) emitAll(n int, emit func(*Result)) (interrupted bool) {
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// emitAll hands each of the run's results to emit as they are decided,
+// until every target taken on has one, and interrupts the run when its
+// context ends; it reports whether it did.
+func (r *runState) emitAll(emit func(*Result)) (interrupted bool) {
 	p := r.p
 	drained := p.cfg.Drained
 	var out []*Result
-	for n > 0 {
+	emitted := 0
+	for {
 		p.mu.Lock()
 		out, r.finished = r.finished, out[:0]
 		p.mu.Unlock()
 		for i, res := range out {
 			emit(res)
 			out[i] = nil
-			n--
+			emitted++
 		}
-		if n == 0 {
+		p.mu.Lock()
+		over := r.srcDone && emitted >= r.taken
+		p.mu.Unlock()
+		if over {
 			break
 		}
 		if len(out) > 0 && drained != nil {
@@ -147,26 +189,37 @@ func (r *runState) emitAll(n int, emit func(*Result)) (interrupted bool) {
 	return interrupted
 }
 
-// plan looks up the route of every target and returns the plan, and for
-// each interface to open, its interface and the local addresses its
-// filter must pass.
-func (r *runState) plan(targets []Target) ([]planned, map[int]net.Interface, map[int][]netip.Addr, error) {
+// wake tells the emit loop to look again.
+func (r *runState) wake() {
+	select {
+	case r.ready <- struct{}{}:
+	default:
+	}
+}
+
+// plan looks up the route of every target (the i-th is the run's
+// target base+i) and returns the plan, and for each interface to open,
+// its interface and the local addresses its filter must pass.
+func (r *runState) plan(targets []Target, base int) ([]planned, map[int]net.Interface, map[int][]netip.Addr, error) {
 	plan := make([]planned, len(targets))
 	addrs := map[int][]netip.Addr{}
 	ifis := map[int]net.Interface{}
-	r.routes = map[netip.Addr]*routeResult{}
-	defer r.openRouter()()
+	r.routesMu.Lock()
+	defer r.routesMu.Unlock()
+	if r.stream && len(r.routes) > maxStreamRoutes {
+		r.routes = map[netip.Addr]*routeResult{} // planned probes keep theirs
+	}
 	var last *routeResult
 	for i := range targets {
 		t := &targets[i]
 		// Consecutive targets mostly share an address (HOST -p PORTS):
 		// only a new address costs a lookup and a filter check.
 		if last != nil && last.r.Dst == t.Addr.Addr() && last.err == nil {
-			plan[i] = planned{t: t, rt: last, i: i}
+			plan[i] = planned{t: t, rt: last, i: base + i}
 			continue
 		}
 		rt := r.route(t.Addr.Addr())
-		plan[i] = planned{t: t, rt: rt, i: i}
+		plan[i] = planned{t: t, rt: rt, i: base + i}
 		last = rt
 		if rt.err != nil {
 			continue
@@ -186,13 +239,50 @@ func (r *runState) plan(targets []Target) ([]planned, map[int]net.Interface, map
 	return plan, ifis, addrs, nil
 }
 
+// maxStreamRoutes bounds the routes a streamed run remembers by address.
+const maxStreamRoutes = 1 << 12
+
+// attachLinks gives every planned probe the link its route leaves by,
+// opening those the Prober does not have yet (ifis and addrs, from plan;
+// reading the socket queue, not a ring, when queue is set).
+func (r *runState) attachLinks(plan []planned, ifis map[int]net.Interface, addrs map[int][]netip.Addr, queue bool) error {
+	p := r.p
+	links, err := p.openLinks(ifis, addrs, queue)
+	if err != nil {
+		return err
+	}
+	for i := range plan {
+		if plan[i].rt.err == nil {
+			plan[i].ls = links[plan[i].rt.r.Interface.Index]
+		}
+	}
+	return nil
+}
+
 // deliver queues a decided result for Run's emit loop; p.mu is held. The
 // queue is unbounded so the receive loop never waits on the output.
 func (r *runState) deliver(res *Result) {
 	r.finished = append(r.finished, res)
-	select {
-	case r.ready <- struct{}{}:
-	default:
+	r.wake()
+}
+
+// handOver delivers the result of e, a probe of the run that is decided;
+// a streamed run lets go of e at once. p.mu is held.
+func (r *runState) handOver(e *entry, res *Result) {
+	r.deliver(res)
+	if !r.stream {
+		return // the run keeps its 4-tuple, so no later probe of it reuses one
+	}
+	if k := e.key.demux(); r.p.probes[k] == e {
+		delete(r.p.probes, k)
+	}
+	if i := int(e.ridx); i >= 0 && i < len(r.entries) && r.entries[i] == e {
+		last := len(r.entries) - 1
+		r.entries[i] = r.entries[last]
+		r.entries[i].ridx = int32(i)
+		r.entries[last] = nil
+		r.entries = r.entries[:last]
+		e.ridx = -1
 	}
 }
 
@@ -202,12 +292,13 @@ func (r *runState) interrupt() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.clock.Now()
-	for _, e := range r.entries {
+	// A copy: a streamed run's entries leave the list as they are handed over.
+	for _, e := range append([]*entry(nil), r.entries...) {
 		e.pending = false // a slow re-probe that never started ends here
 		if out := e.m.Interrupt(now); out.Done {
 			p.unschedule(e)
 			p.release()
-			r.deliver(e.m.Result())
+			r.handOver(e, e.m.Result())
 		}
 	}
 }

@@ -25,9 +25,15 @@ const slabMax = 1 << 16
 // as long as any of them: a caller that keeps one Result keeps its Run's
 // slab.
 type probeSlab struct {
-	s    []probeState
-	next int
+	s     []probeState
+	next  int
+	block int // when s runs out: a new block of this many (a streamed run's), or one at a time
 }
+
+// streamSlab is the block of probe states a streamed run allocates at a
+// time: small, so a block is freed soon after its probes are decided and
+// their results let go.
+const streamSlab = 256
 
 // newSlab returns n probe states (at most slabMax), their memory faulted
 // in by two goroutines: about 10,000 page faults for a full slab.
@@ -51,6 +57,12 @@ func newSlab(n int) []probeState {
 // take returns a zero entry (hidx -1) with a Machine as NewMachine makes
 // it attached.
 func (sl *probeSlab) take(prof Profile, local, remote netip.AddrPort, iss uint32) *entry {
+	if sl.next >= len(sl.s) && sl.block > 0 {
+		sl.s, sl.next = make([]probeState, sl.block), 0
+		for i := range sl.s {
+			sl.s[i].e.hidx = -1
+		}
+	}
 	if sl.next >= len(sl.s) {
 		return &entry{m: NewMachine(prof, local, remote, iss), hidx: -1}
 	}

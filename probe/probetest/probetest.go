@@ -72,6 +72,11 @@ var (
 type Network struct {
 	Iface net.Interface
 
+	// Forgetful: keep no record of what was sent (Sent, and the SYNs seen
+	// per flow that PortDropFirst and its kind count; those then answer
+	// every SYN as their first), so a long run's memory is the Prober's.
+	Forgetful bool
+
 	mu      sync.Mutex
 	sent    []Sent
 	synSeen map[string]int
@@ -271,13 +276,16 @@ func (l *Link) WriteIP(pkt []byte, dst net.HardwareAddr) error {
 		return fmt.Errorf("fake link: bad TCP checksum written")
 	}
 	n := l.net
+	nth := 1
 	n.mu.Lock()
-	n.sent = append(n.sent, Sent{Time: time.Now(), Seg: seg, IP: ip})
-	key := fmt.Sprintf("%s:%d>%s:%d", ip.Src, seg.SrcPort, ip.Dst, seg.DstPort)
-	nth := 0
-	if seg.Flags == wire.SYN {
-		n.synSeen[key]++
-		nth = n.synSeen[key]
+	if !n.Forgetful {
+		n.sent = append(n.sent, Sent{Time: time.Now(), Seg: seg, IP: ip})
+		key := fmt.Sprintf("%s:%d>%s:%d", ip.Src, seg.SrcPort, ip.Dst, seg.DstPort)
+		nth = 0
+		if seg.Flags == wire.SYN {
+			n.synSeen[key]++
+			nth = n.synSeen[key]
+		}
 	}
 	n.mu.Unlock()
 	if seg.Flags != wire.SYN {
