@@ -22,6 +22,9 @@ type rounds struct {
 	plan  *targets.Plan // the targets, streamed again by each round
 	prog  *progress
 	sum   bool // keep per-target summaries (-c N): only then worth a map
+	// stream, when set, probes a raw round of more than wholeRun targets
+	// as one stream (Prober.RunStream) instead of in chunks.
+	stream streamFunc
 
 	// mu guards what follows: rounds overlap, each emitting from its own
 	// Run's goroutine.
@@ -89,6 +92,9 @@ func (r *rounds) round(ctx context.Context, seq int, mode string, fn runFunc) er
 		r.mu.Lock()
 		r.rawRounds++
 		r.mu.Unlock()
+		if r.stream != nil && r.plan.Total() > wholeRun {
+			return r.streamRound(ctx, seq, mode)
+		}
 	}
 	var (
 		wg    sync.WaitGroup
@@ -155,25 +161,7 @@ func (r *rounds) chunk(ctx context.Context, seq int, mode string, fn runFunc, ta
 		}
 	}
 	next := 0
-	write := func(res *probe.Result) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.emitted++
-		if !report.Met(res) {
-			r.unmet++
-		}
-		if r.sum {
-			r.sums.Add(res)
-		}
-		r.prog.print(func() {
-			if err := r.out.Write(report.Entry{Result: res, Seq: seq, Mode: mode}); err != nil && r.werr == nil {
-				r.werr = err
-			}
-		})
-		if mode == report.ModeConnect { // kconnect has no Drained hook
-			r.flushLocked()
-		}
-	}
+	write := func(res *probe.Result) { r.write(res, seq, mode) }
 	err := fn(ctx, targets, func(res *probe.Result) {
 		r.prog.decided()
 		if r.order == OrderFinish {
@@ -204,6 +192,27 @@ func (r *rounds) chunk(ctx context.Context, seq int, mode string, fn runFunc, ta
 		}
 	}
 	return err
+}
+
+// write writes one result of round seq and counts it.
+func (r *rounds) write(res *probe.Result, seq int, mode string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.emitted++
+	if !report.Met(res) {
+		r.unmet++
+	}
+	if r.sum {
+		r.sums.Add(res)
+	}
+	r.prog.print(func() {
+		if err := r.out.Write(report.Entry{Result: res, Seq: seq, Mode: mode}); err != nil && r.werr == nil {
+			r.werr = err
+		}
+	})
+	if mode == report.ModeConnect { // kconnect has no Drained hook
+		r.flushLocked()
+	}
 }
 
 // progress shows "probed N of M" on a terminal's stderr once a run has

@@ -54,11 +54,13 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if err := o.checkSourcePort(cfg, familyTargets(plan)); err != nil {
 		return err
 	}
-	if env.Planned != nil && o.JUnit == "" && o.Mode != ModeConnect && o.Count > 0 {
+	if env.Planned != nil && o.JUnit == "" && o.Mode != ModeConnect && o.Count > 0 && total <= wholeRun {
 		// Text, NDJSON and the JSON document stream each result out;
 		// what stays is the probe's state, about 1.7 KiB measured on a
 		// 65,535-port sweep. JUnit holds every result, and connect(2)
 		// probes cost what the net package allocates: no bound for them.
+		// A bigger round is streamed or chunked, and lets go of what it
+		// decided: the collector must run for it.
 		env.Planned(min(total, math.MaxInt64/probeHeapBound/int64(o.Count)) * int64(o.Count) * probeHeapBound)
 	}
 	if o.Quiet {
@@ -153,6 +155,9 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	rawRun, err := o.lifeRunner(cfg, pr.Run)
 	if err != nil {
 		return err
+	}
+	if o.Life.Handshake != handshakeFull && o.Life.Scan != scanACK && !o.Diagnose {
+		rounds.stream = pr.RunStream // plain SYN probes: a big round streams
 	}
 	defer rounds.prog.stop()
 

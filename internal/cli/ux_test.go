@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -127,5 +129,60 @@ func TestChunksOverlap(t *testing.T) {
 	}
 	if took > 1200*time.Millisecond {
 		t.Errorf("%d chunks with a 400 ms silent target each took %v: they ran one after another", chunks, took)
+	}
+}
+
+// TestStreamedRoundNoStall: a raw round of more targets than one Run takes
+// is one stream, so ten silent targets spread over 1,000 cost one give-up
+// time, not one per chunk of the slowest; every target is reported once,
+// in input order by default and as decided with --ndjson.
+func TestStreamedRoundNoStall(t *testing.T) {
+	defer func(w int64, c int) { wholeRun, chunkSize = w, c }(wholeRun, chunkSize)
+	wholeRun, chunkSize = 64, 64 // chunked, this would be 16 chunks, 4 at a time
+	var args []string
+	for i := range 1000 {
+		port := uint16(probetest.PortClosed)
+		if i%100 == 50 {
+			port = probetest.PortSilent
+		}
+		args = append(args, tgt(netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}), port))
+	}
+	for _, tc := range []struct {
+		name    string
+		flags   []string
+		inOrder bool
+	}{{"text", nil, true}, {"ndjson", []string{"--ndjson"}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, env := fake()
+			start := time.Now()
+			got := runCmd(t, env, "", append(append([]string{"--schedule", "0/400ms"}, tc.flags...), args...)...)
+			took := time.Since(start)
+			lines := strings.Split(strings.TrimSpace(got.stdout), "\n")
+			seen := map[string]bool{}
+			for i, l := range lines {
+				name := strings.Fields(l)[0]
+				if tc.flags != nil {
+					var rec struct{ Target string }
+					if err := json.Unmarshal([]byte(l), &rec); err != nil {
+						t.Fatalf("line %d: %v", i+1, err)
+					}
+					name = rec.Target
+				}
+				if seen[name] {
+					t.Errorf("%s reported twice", name)
+				}
+				seen[name] = true
+				if tc.inOrder && (i >= len(args) || name != args[i]) {
+					t.Fatalf("line %d is %q, want %s first", i+1, l, args[min(i, len(args)-1)])
+				}
+			}
+			if len(seen) != len(args) {
+				t.Fatalf("%d targets reported of %d\nstderr: %s", len(seen), len(args), got.stderr)
+			}
+			if took > 1200*time.Millisecond {
+				t.Errorf("1,000 targets with 10 silent (400 ms) took %v: slow targets held the others up", took)
+			}
+			t.Logf("%d targets in %v", len(args), took)
+		})
 	}
 }
