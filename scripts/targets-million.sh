@@ -11,11 +11,14 @@
 # answered by its kernel's RST. The file holds 198.18.0.0/16 x ports 1-16
 # as HOST PORT lines, cut at 1,000,000. tcpprobe runs under /usr/bin/time -v
 # (Debian package `time`) with --ndjson into a line counter, three times:
-# 1,024 targets, 65,536 targets (one chunk of the engine) and the million,
-# and the script prints each run's wall time, maximum RSS and result count.
+# 1,024 targets, 65,536 targets (one engine run) and the million (a
+# stream), and the script prints each run's wall time, maximum RSS and
+# result count. Then it measures what a probe in flight costs: 70,000
+# silent targets at several --concurrency values, and the RSS slope.
 #
 # Environment: TCPPROBE_BIN (a prebuilt binary instead of building
-# ./cmd/tcpprobe), LINES (1000000).
+# ./cmd/tcpprobe), LINES (1000000), SIZES (the target counts of the first
+# table), INFLIGHT (the --concurrency values of the second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,4 +88,32 @@ for n in ${SIZES:-1024 65536 $LINES}; do
 		tail -n 5 "$WORK/stderr.txt" >&2
 		exit 1
 	fi
+done
+
+# Memory per probe in flight: the sink drops port 9 of every address, so
+# each of 70,000 targets (a streamed run) waits out --timeout 500ms and
+# --concurrency N probes are in flight all along. The slope of peak RSS
+# against N is what each probe in flight costs; the intercept is the
+# constant.
+ip netns exec "$S" nft -f - <<NFT
+table inet tpm {
+	chain in { type filter hook input priority 0; policy accept; tcp dport 9 drop; }
+}
+NFT
+awk 'NR <= 70000 {print $1, 9}' "$WORK/targets.txt" >"$WORK/silent.txt"
+printf '\n%-12s %10s %10s %12s\n' in-flight results wall max-rss-KiB
+prev_n= prev_rss=
+for n in ${INFLIGHT:-2000 8000 32000}; do
+	set +e
+	/usr/bin/time -v -o "$WORK/time.txt" ip netns exec "$C" "$BIN" --ndjson --timeout 500ms --concurrency "$n" -f "$WORK/silent.txt" 2>"$WORK/stderr.txt" |
+		wc -l >"$WORK/count.txt"
+	set -e
+	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$WORK/time.txt")
+	printf '%-12s %10s %10s %12s' "$n" "$(cat "$WORK/count.txt")" "$wall" "$rss"
+	if [ -n "$prev_n" ]; then
+		awk -v a="$prev_rss" -v b="$rss" -v m="$prev_n" -v k="$n" 'BEGIN {printf "   %.0f bytes per probe in flight since the line above", (b-a)*1024/(k-m)}'
+	fi
+	echo
+	prev_n=$n prev_rss=$rss
 done

@@ -36,8 +36,9 @@ type Env struct {
 	// Planned, if set, is told how much memory the run's probes will hold
 	// at most (a bound from their number and the output format), once
 	// targets are read and before anything is sent: the command sizes its
-	// garbage collector with it. A later call with -1 withdraws the bound
-	// (the run fell back to connect(2)).
+	// garbage collector with it. -1 says the run keeps only what is in
+	// flight (a streamed run), or withdraws the bound (the run fell back
+	// to connect(2)).
 	Planned func(maxHeap int64)
 }
 

@@ -54,13 +54,18 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	if err := o.checkSourcePort(cfg, familyTargets(plan)); err != nil {
 		return err
 	}
-	if env.Planned != nil && o.JUnit == "" && o.Mode != ModeConnect && o.Count > 0 && total <= wholeRun {
+	switch {
+	case env.Planned == nil:
+	case total > wholeRun:
+		// A bigger round is streamed or chunked and lets go of what it
+		// decided: the collector must run for it, and its live heap is
+		// what is in flight.
+		env.Planned(-1)
+	case o.JUnit == "" && o.Mode != ModeConnect && o.Count > 0:
 		// Text, NDJSON and the JSON document stream each result out;
 		// what stays is the probe's state, about 1.7 KiB measured on a
 		// 65,535-port sweep. JUnit holds every result, and connect(2)
 		// probes cost what the net package allocates: no bound for them.
-		// A bigger round is streamed or chunked, and lets go of what it
-		// decided: the collector must run for it.
 		env.Planned(min(total, math.MaxInt64/probeHeapBound/int64(o.Count)) * int64(o.Count) * probeHeapBound)
 	}
 	if o.Quiet {
