@@ -110,7 +110,10 @@ func (p *Prober) launchRun(r *runState, first []planned, ifis map[int]net.Interf
 
 	m := <-memc
 	p.mu.Lock()
-	r.slab = probeSlab{s: m.slab, block: streamSlab * btoi(r.stream)}
+	r.slab = probeSlab{s: m.slab}
+	if r.stream {
+		r.slab.block = streamSlab
+	}
 	if len(p.probes) == 0 && m.probes != nil {
 		p.probes = m.probes // presized for this run
 	}
@@ -133,13 +136,6 @@ func (p *Prober) launchRun(r *runState, first []planned, ifis map[int]net.Interf
 		return r.ctx.Err()
 	}
 	return nil
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // emitAll hands each of the run's results to emit as they are decided,

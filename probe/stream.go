@@ -123,10 +123,8 @@ func (f *streamFeed) next(n int) []planned {
 		f.mu.Lock()
 		f.done, f.failed = true, err
 		f.mu.Unlock()
-		errno := syscall.EPERM
-		if !errors.As(err, &errno) {
-			errno = syscall.EPERM
-		}
+		errno := syscall.EPERM // unless the error carries its own
+		_ = errors.As(err, &errno)
 		p.mu.Lock()
 		for i := range ts {
 			pl := planned{t: &ts[i], rt: &routeResult{err: err}, i: base + i}
