@@ -72,7 +72,7 @@ func (l *Lab) KernelConnect(ns string, dst netip.AddrPort, timeout time.Duration
 			// Ready without an error must mean connected; say what poll
 			// saw if it does not, rather than report an open port.
 			if _, err := unix.Getpeername(fd); err != nil {
-				return 0, elapsed, fmt.Errorf("lab: connect to %s: poll said %#x, SO_ERROR 0, but not connected (%v)", dst, fds[0].Revents, err)
+				return 0, elapsed, fmt.Errorf("%w: connect to %s: poll said %#x, SO_ERROR 0, but not connected (%v)", ErrNoVerdict, dst, fds[0].Revents, err)
 			}
 		}
 		return syscall.Errno(soerr), elapsed, nil
