@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/probe/probetest"
 	"github.com/tcpprobe/tcpprobe/rawsock"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // watchedNet is the fake network with routing notifications: change
@@ -88,4 +90,46 @@ func TestRouteAskedAgainOnlyAfterAChange(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestRetransmissionFollowsNewNextHop: when the route to a waiting
+// probe's destination moves to another gateway on the same link, the
+// retransmissions go to the new gateway's hardware address (once it is
+// resolved), as the kernel's would, never to the old one.
+func TestRetransmissionFollowsNewNextHop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &watchedNet{Network: probetest.New()}
+		s, err := probe.ParseSchedule("0,100ms,200ms,300ms/400ms")
+		if err != nil {
+			t.Fatal(err)
+		}
+		prof := probe.Linux(6, 4)
+		prof.Schedule = s
+		pr, err := probe.New(probe.Config{Profile: prof, Network: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		tg := target(probetest.Server4, probetest.PortSilent)
+		gw := netip.MustParseAddr("198.18.1.77")
+		time.AfterFunc(150*time.Millisecond, func() {
+			w.SetRouteGateway(tg.Addr.Addr(), gw)
+			w.change()
+		})
+		var got *probe.Result
+		if err := pr.Run(context.Background(), []probe.Target{tg}, func(r *probe.Result) { got = r }); err != nil {
+			t.Fatal(err)
+		}
+		var to []string
+		for _, s := range w.Sent() {
+			if s.Seg.Flags == wire.SYN {
+				to = append(to, s.To.String())
+			}
+		}
+		old, new := probetest.MACOf(probetest.Router4).String(), probetest.MACOf(gw).String()
+		want := []string{old, old, new, new}
+		if fmt.Sprint(to) != fmt.Sprint(want) || len(got.Attempts) != 4 {
+			t.Errorf("SYNs went to %v (%d attempts), want %v\n%+v", to, len(got.Attempts), want, got.Events)
+		}
+	})
 }

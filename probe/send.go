@@ -20,6 +20,9 @@ type action struct {
 	tsval    uint32 // a SYN's timestamp value, as its Machine chose it
 	deciding bool   // the step that asked for it decided the probe
 	finish   bool   // finish the probe once this has left (dispatch)
+	// mac, when set, is the next hop to send to instead of the probe's:
+	// its route changed to another next hop on the same link (reroute).
+	mac net.HardwareAddr
 }
 
 // sender is the one send path: it encodes actions outside p.mu and writes
@@ -42,7 +45,7 @@ type sender struct {
 	macs   []net.HardwareAddr
 	which  []int       // index in acts of each of pkts
 	times  []time.Time // when each of pkts left, where the link says (StampLink)
-	routes map[netip.Addr]error
+	routes map[netip.Addr]routeAnswer
 	failed []sendFailure
 	next   []action // sends that finishing asked for (a probe run again)
 }
@@ -88,20 +91,22 @@ func (s *sender) write(acts []action) {
 	if s.reroute {
 		clear(s.routes)
 		if s.routes == nil {
-			s.routes = map[netip.Addr]error{}
+			s.routes = map[netip.Addr]routeAnswer{}
 		}
 	}
 	for i := range acts {
 		a := &acts[i]
 		if s.reroute && a.flags&wire.SYN != 0 && p.routeMayHaveChanged(a.e) {
-			err, ok := s.routes[a.e.key.remote]
+			ans, ok := s.routes[a.e.key.remote]
 			if !ok {
-				_, err = p.routeTo(a.e.key.remote)
-				s.routes[a.e.key.remote] = err
+				ans.r, ans.err = p.routeTo(a.e.key.remote)
+				s.routes[a.e.key.remote] = ans
 			}
-			if err != nil {
+			if send, err := s.follow(a, &ans); err != nil {
 				s.failed = append(s.failed, sendFailure{i, err})
 				continue
+			} else if !send {
+				continue // leaves once its new next hop is resolved
 			}
 		}
 		k := len(s.pkts)
@@ -114,7 +119,11 @@ func (s *sender) write(acts []action) {
 			continue
 		}
 		s.pkts = append(s.pkts, s.bufs[k][:n])
-		s.macs = append(s.macs, a.e.nextHop())
+		if a.mac != nil {
+			s.macs = append(s.macs, a.mac)
+		} else {
+			s.macs = append(s.macs, a.e.nextHop())
+		}
 		s.which = append(s.which, i)
 	}
 	if cap(s.times) < len(s.pkts) {

@@ -17,7 +17,7 @@ import (
 )
 
 // sideBySide runs the kernel's connect() and `tcpprobe --json --profile
-// linux` to dst at once from the client namespace, with change run there
+// linux` (with flags) to dst at once from the client namespace, with change run there
 // after `after`, while tcpdump on the client's interface records every
 // SYN to dst's port. It returns the kernel's errno ("ETIMEDOUT" style
 // name) and time, tcpprobe's result, and the SYN times of each, relative
@@ -30,7 +30,7 @@ type sideBySideRun struct {
 	probeSYNs   []time.Duration
 }
 
-func sideBySide(t *testing.T, l *lab.Lab, dst netip.AddrPort, limit, after time.Duration, change [][]string) sideBySideRun {
+func sideBySide(t *testing.T, l *lab.Lab, dst netip.AddrPort, limit, after time.Duration, change [][]string, flags ...string) sideBySideRun {
 	t.Helper()
 	filter := fmt.Sprintf("tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and dst port %d", dst.Port())
 	client := lab.ClientV4
@@ -59,7 +59,7 @@ func sideBySide(t *testing.T, l *lab.Lab, dst netip.AddrPort, limit, after time.
 	}()
 	go func() {
 		defer wg.Done()
-		got, _ = probeJSON(t, l, limit+10*time.Second, "--profile", "linux", dst.String())
+		got, _ = probeJSON(t, l, limit+10*time.Second, append(append([]string{"--profile", "linux"}, flags...), dst.String())...)
 	}()
 	go func() {
 		defer wg.Done()
@@ -234,5 +234,68 @@ func TestRouteLostMatchesKernel(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestGatewayChangeMatchesKernel moves the client's route to the server to
+// a second gateway on the same link (a macvlan of the router with its own
+// hardware address) after the first SYN, while tcpprobe --profile linux
+// and the kernel's connect() wait on a silent port. The kernel's
+// retransmissions look the route up again and go to the new gateway's
+// hardware address once it has resolved it; tcpprobe's must too, at the
+// same times, and both end the same way. tcpprobe keeps its privileges
+// here: once it has dropped them it can learn a next hop it has not met
+// only from the kernel's neighbour table, and the kernel has not met this
+// one either.
+func TestGatewayChangeMatchesKernel(t *testing.T) {
+	l := labtest.New(t)
+	const newMAC = "02:00:00:00:01:77"
+	newGW := netip.MustParseAddr("198.18.1.3")
+	for _, c := range [][]string{
+		// Only the interface that has an address answers ARP for it.
+		{"sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"},
+		{"ip", "link", "add", "r0b", "link", lab.RouterIfC, "address", newMAC, "type", "macvlan", "mode", "bridge"},
+		{"ip", "addr", "add", newGW.String() + "/24", "dev", "r0b"},
+		{"ip", "link", "set", "r0b", "up"},
+		{"sysctl", "-qw", "net.ipv4.conf.r0b.rp_filter=0"},
+	} {
+		if o, err := l.Exec(l.Router, c...); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(c, " "), err, o)
+		}
+	}
+	if o, err := l.Exec(l.Client, "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2"); err != nil {
+		t.Fatalf("sysctl: %v\n%s", err, o)
+	}
+	dst := netip.AddrPortFrom(lab.ServerV4, lab.PortDrop)
+	toNew, err := l.Capture(l.Client, lab.ClientIf, fmt.Sprintf("ether dst %s and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and dst port %d", newMAC, dst.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sideBySide(t, l, dst, 15*time.Second, 300*time.Millisecond,
+		[][]string{{"ip", "route", "replace", "198.18.2.0/24", "via", newGW.String(), "dev", lab.ClientIf}}, "--keep-privileges")
+	pkts, err := toNew.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := fmt.Sprintf(" %s.%d > ", lab.ClientV4, r.res.SourcePort)
+	kernelNew, probeNew := 0, 0
+	for _, p := range pkts {
+		if strings.Contains(p.Line, mine) {
+			probeNew++
+		} else {
+			kernelNew++
+		}
+	}
+	took := time.Duration(r.res.DurationMs * float64(time.Millisecond))
+	t.Logf("kernel: %s after %v, SYNs %v (%d to the new gateway); tcpprobe: %s after %v, SYNs %v (%d to the new gateway)",
+		r.kernelErrno, r.kernelTook.Round(time.Millisecond), r.kernelSYNs, kernelNew, r.res.Errno, took.Round(time.Millisecond), r.probeSYNs, probeNew)
+	if r.res.Errno != r.kernelErrno {
+		t.Errorf("tcpprobe says %s, the kernel %s", r.res.Errno, r.kernelErrno)
+	}
+	if !sameTimes(r.kernelSYNs, r.probeSYNs) {
+		t.Errorf("SYNs on the wire: kernel %v, tcpprobe %v (each within 100 ms + 5 %%)", r.kernelSYNs, r.probeSYNs)
+	}
+	if kernelNew == 0 || probeNew != kernelNew {
+		t.Errorf("SYNs to the new gateway: kernel %d, tcpprobe %d (want the same, and some)", kernelNew, probeNew)
 	}
 }

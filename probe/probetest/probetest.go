@@ -88,6 +88,7 @@ type Network struct {
 	dropped  uint64 // replies lost so far
 
 	routeErr map[netip.Addr]syscall.Errno // SetRouteError
+	routeGW  map[netip.Addr]netip.Addr    // SetRouteGateway
 
 	icmpTokens float64   // the router's ICMP rate limit (PortICMPLimited)
 	icmpLast   time.Time // last refill of icmpTokens
@@ -133,6 +134,7 @@ type Sent struct {
 	Time time.Time
 	Seg  wire.Segment
 	IP   wire.IPInfo
+	To   net.HardwareAddr // the frame's destination: the next hop's MAC
 }
 
 // New returns a fake network with one Ethernet interface.
@@ -174,6 +176,11 @@ func (n *Network) RouteTo(dst netip.Addr, opt rawsock.RouteOptions) (rawsock.Rou
 	if dst == NeighborFail || dst == NeighborDenied {
 		r.Gateway = netip.Addr{}
 	}
+	n.mu.Lock()
+	if gw, ok := n.routeGW[dst]; ok {
+		r.Gateway = gw
+	}
+	n.mu.Unlock()
 	r.NextHop = r.Gateway
 	if !r.NextHop.IsValid() {
 		r.NextHop = dst
@@ -193,7 +200,28 @@ func (n *Network) ResolveNeighbor(ctx context.Context, r rawsock.Route) (net.Har
 	case NeighborDenied:
 		return nil, fmt.Errorf("arp socket on fake0: %w", os.ErrPermission)
 	}
-	return net.HardwareAddr{2, 0, 0, 0, 0, 1}, nil
+	return MACOf(r.NextHop), nil
+}
+
+// MACOf is the hardware address the fake's next hop a answers with: the
+// routers' is 02:00:00:00:00:01; any other's ends in a's last four bytes.
+func MACOf(a netip.Addr) net.HardwareAddr {
+	if a == Router4 || a == Router6 {
+		return net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	}
+	b := a.As16()
+	return net.HardwareAddr{2, 1, b[12], b[13], b[14], b[15]}
+}
+
+// SetRouteGateway makes the route to dst go through gw from now on, as
+// `ip route replace DST via GW` would.
+func (n *Network) SetRouteGateway(dst, gw netip.Addr) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.routeGW == nil {
+		n.routeGW = map[netip.Addr]netip.Addr{}
+	}
+	n.routeGW[dst] = gw
 }
 
 // ReservePort hands out ports from 61000 up.
@@ -279,7 +307,7 @@ func (l *Link) WriteIP(pkt []byte, dst net.HardwareAddr) error {
 	nth := 1
 	n.mu.Lock()
 	if !n.Forgetful {
-		n.sent = append(n.sent, Sent{Time: time.Now(), Seg: seg, IP: ip})
+		n.sent = append(n.sent, Sent{Time: time.Now(), Seg: seg, IP: ip, To: append(net.HardwareAddr(nil), dst...)})
 		key := fmt.Sprintf("%s:%d>%s:%d", ip.Src, seg.SrcPort, ip.Dst, seg.DstPort)
 		nth = 0
 		if seg.Flags == wire.SYN {
