@@ -38,6 +38,24 @@ func (w *watchedNet) WatchRoutes(changed, lost func()) (func(), error) {
 	return func() {}, nil
 }
 
+// watchedProber returns a linux-profile Prober over a watchedNet, SYNs at
+// 0, 100, 200 and 300 ms, give-up at 400 ms.
+func watchedProber(t *testing.T) (*watchedNet, *probe.Prober) {
+	t.Helper()
+	w := &watchedNet{Network: probetest.New()}
+	s, err := probe.ParseSchedule("0,100ms,200ms,300ms/400ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := probe.Linux(6, 4)
+	prof.Schedule = s
+	pr, err := probe.New(probe.Config{Profile: prof, Network: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, pr
+}
+
 func (w *watchedNet) change() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -61,17 +79,7 @@ func TestRouteAskedAgainOnlyAfterAChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				w := &watchedNet{Network: probetest.New()}
-				s, err := probe.ParseSchedule("0,100ms,200ms,300ms/400ms")
-				if err != nil {
-					t.Fatal(err)
-				}
-				prof := probe.Linux(6, 4)
-				prof.Schedule = s
-				pr, err := probe.New(probe.Config{Profile: prof, Network: w})
-				if err != nil {
-					t.Fatal(err)
-				}
+				w, pr := watchedProber(t)
 				defer pr.Close()
 				tg := target(probetest.Server4, probetest.PortSilent)
 				if tt.change {
@@ -98,17 +106,7 @@ func TestRouteAskedAgainOnlyAfterAChange(t *testing.T) {
 // resolved), as the kernel's would, never to the old one.
 func TestRetransmissionFollowsNewNextHop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := &watchedNet{Network: probetest.New()}
-		s, err := probe.ParseSchedule("0,100ms,200ms,300ms/400ms")
-		if err != nil {
-			t.Fatal(err)
-		}
-		prof := probe.Linux(6, 4)
-		prof.Schedule = s
-		pr, err := probe.New(probe.Config{Profile: prof, Network: w})
-		if err != nil {
-			t.Fatal(err)
-		}
+		w, pr := watchedProber(t)
 		defer pr.Close()
 		tg := target(probetest.Server4, probetest.PortSilent)
 		gw := netip.MustParseAddr("198.18.1.77")

@@ -29,6 +29,21 @@ func hosts(p netip.Prefix, n int) []netip.Addr {
 	return out
 }
 
+// compareRouter fails t for each of dsts (the first ten) the Router
+// answers otherwise than the kernel asked for that destination alone.
+func compareRouter(t *testing.T, rt *Router, dsts []netip.Addr, when string) {
+	t.Helper()
+	wrong := 0
+	for _, d := range dsts {
+		want := answerOf(RouteTo(d, RouteOptions{}))
+		if got := answerOf(rt.RouteTo(d, RouteOptions{})); got != want {
+			if wrong++; wrong <= 10 {
+				t.Errorf("%s: %s: Router says %q, the kernel alone %q", when, d, got, want)
+			}
+		}
+	}
+}
+
 // TestRouterRegions checks that a Router that answers per region gives,
 // for every destination of a routing state with nested prefixes, policy
 // rules, local addresses and refusals, the answer the kernel gives that
@@ -63,18 +78,7 @@ func TestRouterRegions(t *testing.T) {
 			return
 		}
 		defer rt.Close()
-		compare := func(when string) int {
-			wrong := 0
-			for _, d := range dsts {
-				want := answerOf(RouteTo(d, RouteOptions{}))
-				if got := answerOf(rt.RouteTo(d, RouteOptions{})); got != want {
-					if wrong++; wrong <= 10 {
-						t.Errorf("%s: %s: Router says %q, the kernel alone %q", when, d, got, want)
-					}
-				}
-			}
-			return wrong
-		}
+		compare := func(when string) { compareRouter(t, rt, dsts, when) }
 		compare("first pass")
 		compare("second pass") // every answer now from a learnt region
 		if rt.regions == nil {
@@ -113,12 +117,7 @@ func TestRouterNoRegions(t *testing.T) {
 			return
 		}
 		defer rt.Close()
-		for _, d := range hosts(netip.MustParsePrefix("198.18.203.0/24"), 64) {
-			want := answerOf(RouteTo(d, RouteOptions{}))
-			if got := answerOf(rt.RouteTo(d, RouteOptions{})); got != want {
-				t.Errorf("%s: Router says %q, the kernel alone %q", d, got, want)
-			}
-		}
+		compareRouter(t, rt, hosts(netip.MustParsePrefix("198.18.203.0/24"), 64), "multipath")
 		if rt.regions != nil && rt.regions.cacheable[0] {
 			t.Errorf("IPv4 answers are cached per region although a multipath route picks a path per flow")
 		}
