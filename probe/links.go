@@ -76,6 +76,7 @@ func (p *Prober) openLinks(ifis map[int]net.Interface, addrs map[int][]netip.Add
 			return nil, &EnvError{Err: err}
 		}
 		links[idx] = ls
+		p.keepSolicitor(&ifi)
 	}
 	if rn, ok := p.net.(ReplyNetwork); ok && len(all) > 0 {
 		others, _ := rn.ReplyInterfaces() // without the list, replies come by the way out only

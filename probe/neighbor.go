@@ -124,6 +124,7 @@ func (p *Prober) becomeReady(ctx context.Context, hops []*neighResult) error {
 		}
 	}
 	p.readyDone = true
+	p.readyCalled.Store(true)
 	if err := p.cfg.Ready(); err != nil {
 		return &EnvError{Err: err}
 	}

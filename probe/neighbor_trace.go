@@ -40,7 +40,15 @@ func (c *neighCache) resolve(ctx context.Context, r rawsock.Route) (net.Hardware
 		mac, err := c.p.net.ResolveNeighbor(ctx, r)
 		return mac, rawsock.Neighbor{}, err
 	}
-	n, err := tr.ResolveNeighborTrace(ctx, r)
+	var (
+		n   rawsock.Neighbor
+		err error
+	)
+	if sn, ok := c.p.net.(SolicitingNetwork); ok && c.p.solicitor(r.Interface.Index) != nil {
+		n, err = sn.ResolveNeighborVia(ctx, r, c.p.solicitor(r.Interface.Index))
+	} else {
+		n, err = tr.ResolveNeighborTrace(ctx, r)
+	}
 	var ne *rawsock.NeighborError
 	if errors.As(err, &ne) {
 		n = ne.Neighbor

@@ -102,6 +102,17 @@ func (h Host) ResolveNeighbor(ctx context.Context, r rawsock.Route) (net.Hardwar
 // which solicitations it sent (rawsock.ResolveNeighborTrace), within
 // NeighborTimeout.
 func (h Host) ResolveNeighborTrace(ctx context.Context, r rawsock.Route) (rawsock.Neighbor, error) {
+	tries, iv := h.solicitTries()
+	if h.NeighborTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.NeighborTimeout)
+		defer cancel()
+	}
+	return rawsock.ResolveNeighborTrace(ctx, r, tries, iv)
+}
+
+// solicitTries is how often and how far apart next hops are solicited.
+func (h Host) solicitTries() (int, time.Duration) {
 	tries, iv := h.NeighborTries, h.NeighborInterval
 	if tries <= 0 {
 		tries = 3
@@ -109,12 +120,7 @@ func (h Host) ResolveNeighborTrace(ctx context.Context, r rawsock.Route) (rawsoc
 	if iv <= 0 {
 		iv = time.Second
 	}
-	if h.NeighborTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.NeighborTimeout)
-		defer cancel()
-	}
-	return rawsock.ResolveNeighborTrace(ctx, r, tries, iv)
+	return tries, iv
 }
 
 // NeighborTracer is a Network whose next-hop resolution also says what it

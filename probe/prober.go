@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tcpprobe/tcpprobe/rawsock"
 	"github.com/tcpprobe/tcpprobe/rx"
 	"github.com/tcpprobe/tcpprobe/wire"
 )
@@ -132,13 +133,15 @@ type Prober struct {
 
 	// readyMu is held while Config.Ready runs, so overlapping Runs send
 	// nothing before it returned.
-	readyMu   sync.Mutex
-	readyDone bool // readyMu
+	readyMu     sync.Mutex
+	readyDone   bool        // readyMu
+	readyCalled atomic.Bool // readyDone, for those holding linkMu (which comes after readyMu)
 
 	// Following fields are protected by linkMu.
 	linkMu    sync.Mutex
-	open      map[int]*linkState // by interface index
-	timerLoop bool               // the timer loop was started
+	open      map[int]*linkState         // by interface index
+	sols      map[int]*rawsock.Solicitor // kept solicitation sockets, by interface index (solicit.go)
+	timerLoop bool                       // the timer loop was started
 	closed    bool
 
 	// links is every open link, for the drop poller; replaced (never
@@ -212,6 +215,10 @@ func (p *Prober) Close() error {
 	links := *p.links.Load()
 	p.links.Store(new([]*linkState))
 	p.open = map[int]*linkState{}
+	for _, sol := range p.sols {
+		sol.Close()
+	}
+	p.sols = nil
 	if p.routes.stop != nil {
 		p.routes.stop()
 	}

@@ -48,6 +48,12 @@ func ResolveNeighbor(ctx context.Context, r Route, tries int, interval time.Dura
 // Interfaces without a link layer (loopback, TUN, WireGuard) and local
 // routes return a zero Neighbor and no error.
 func ResolveNeighborTrace(ctx context.Context, r Route, tries int, interval time.Duration) (Neighbor, error) {
+	return ResolveNeighborVia(ctx, r, tries, interval, nil)
+}
+
+// ResolveNeighborVia is ResolveNeighborTrace that solicits through sol's
+// kept sockets when it may not open its own (privileges were dropped).
+func ResolveNeighborVia(ctx context.Context, r Route, tries int, interval time.Duration, sol *Solicitor) (Neighbor, error) {
 	ifi := r.Interface
 	if r.Local || ifi.Flags&net.FlagLoopback != 0 || len(ifi.HardwareAddr) == 0 {
 		return Neighbor{}, nil
@@ -67,7 +73,7 @@ func ResolveNeighborTrace(ctx context.Context, r Route, tries int, interval time
 	} else if hw != nil {
 		return Neighbor{HardwareAddr: hw, FromTable: true}, nil
 	}
-	s := &solicitation{ctx: ctx, ifi: &ifi, nh: nh, tries: tries, interval: interval}
+	s := &solicitation{ctx: ctx, ifi: &ifi, nh: nh, tries: tries, interval: interval, sol: sol}
 	if nh.Is4() {
 		s.n.Protocol = "arp"
 		return s.arp(r.Src.Unmap())
@@ -105,6 +111,7 @@ type solicitation struct {
 	nh       netip.Addr
 	tries    int
 	interval time.Duration
+	sol      *Solicitor // kept sockets, for when it may not open its own
 	n        Neighbor
 }
 
@@ -195,10 +202,15 @@ func (s *solicitation) arp(src netip.Addr) (Neighbor, error) {
 		return s.n, fmt.Errorf("rawsock: ARP for %s on %s needs an IPv4 source address, route has %s", nh, ifi.Name, src)
 	}
 	c, err := packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
+	if kept, unlock, ok := keptARP(s.sol, err); ok {
+		c, err = kept, nil
+		defer unlock()
+	} else if err == nil {
+		defer c.Close()
+	}
 	if err != nil {
 		return s.n, socketError("ARP", ifi, err)
 	}
-	defer c.Close()
 	req, err := arp.NewPacket(arp.OperationRequest, ifi.HardwareAddr, src, ethernet.Broadcast[:len(ifi.HardwareAddr)], nh)
 	if err != nil {
 		return s.n, fmt.Errorf("rawsock: build ARP request for %s on %s: %w", nh, ifi.Name, err)
@@ -254,10 +266,15 @@ func (s *solicitation) ndp(src netip.Addr) (Neighbor, error) {
 	if err != nil && addr != ndp.LinkLocal {
 		c, _, err = ndp.Listen(ifi, ndp.LinkLocal)
 	}
+	if kept, unlock, ok := keptNDP(s.sol, err); ok {
+		c, err = kept, nil
+		defer unlock()
+	} else if err == nil {
+		defer c.Close()
+	}
 	if err != nil {
 		return s.n, socketError("NDP", ifi, err)
 	}
-	defer c.Close()
 	target := nh.WithZone("")
 	snm, err := ndp.SolicitedNodeMulticast(target)
 	if err != nil {

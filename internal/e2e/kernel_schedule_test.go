@@ -243,10 +243,9 @@ func TestRouteLostMatchesKernel(t *testing.T) {
 // and the kernel's connect() wait on a silent port. The kernel's
 // retransmissions look the route up again and go to the new gateway's
 // hardware address once it has resolved it; tcpprobe's must too, at the
-// same times, and both end the same way. tcpprobe keeps its privileges
-// here: once it has dropped them it can learn a next hop it has not met
-// only from the kernel's neighbour table, and the kernel has not met this
-// one either.
+// same times, and both end the same way. tcpprobe has dropped its
+// privileges by then: it solicits the new gateway through the ARP socket
+// it kept open (rawsock.Solicitor).
 func TestGatewayChangeMatchesKernel(t *testing.T) {
 	l := labtest.New(t)
 	const newMAC = "02:00:00:00:01:77"
@@ -272,7 +271,7 @@ func TestGatewayChangeMatchesKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := sideBySide(t, l, dst, 15*time.Second, 300*time.Millisecond,
-		[][]string{{"ip", "route", "replace", "198.18.2.0/24", "via", newGW.String(), "dev", lab.ClientIf}}, "--keep-privileges")
+		[][]string{{"ip", "route", "replace", "198.18.2.0/24", "via", newGW.String(), "dev", lab.ClientIf}})
 	pkts, err := toNew.Stop()
 	if err != nil {
 		t.Fatal(err)
