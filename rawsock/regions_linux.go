@@ -158,10 +158,11 @@ func learn(h *netlink.Handle) *regions {
 		}
 	}
 	n := 0
-	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+	for i, fam := range []int{unix.AF_INET, unix.AF_INET6} {
 		rules, err := h.RuleList(fam)
 		if err != nil {
-			return nil
+			g.cacheable[i] = false // a kernel without the family, or rules it would not show
+			continue
 		}
 		for _, r := range rules {
 			add(r.Dst, fam)
