@@ -308,9 +308,6 @@ func editIP(p spoof.Packet, fn func(b []byte) []byte) []spoof.Send { return send
 // ("" with an error when it could not run).
 func kernelVerdict(l *lab.Lab, dst netip.AddrPort) (string, time.Duration, error) {
 	errno, took, err := l.KernelConnect(l.Client, dst, forgedBound)
-	for try := 0; try < 2 && errors.Is(err, lab.ErrNoVerdict); try++ {
-		errno, took, err = l.KernelConnect(l.Client, dst, forgedBound) // the measurement failed, not the kernel
-	}
 	switch {
 	case errors.Is(err, lab.ErrGaveUp):
 		return vTimeout, took, nil

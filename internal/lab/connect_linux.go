@@ -15,8 +15,19 @@ import (
 // connection is then closed) and how long it took. When connect() is still in progress
 // after timeout it gives up and returns (0, elapsed, ErrGaveUp), which a kernel
 // ETIMEDOUT (errno ETIMEDOUT, nil error) is not. Local failures (no route, a prohibit
-// route) come back at once from connect() itself.
+// route) come back at once from connect() itself. A measurement that ends with
+// neither (ErrNoVerdict) is made again, twice at most, on a new socket.
 func (l *Lab) KernelConnect(ns string, dst netip.AddrPort, timeout time.Duration) (errno syscall.Errno, elapsed time.Duration, err error) {
+	for try := 0; ; try++ {
+		errno, elapsed, err = l.kernelConnect(ns, dst, timeout)
+		if try == 2 || !errors.Is(err, ErrNoVerdict) {
+			return errno, elapsed, err
+		}
+	}
+}
+
+// kernelConnect is one measurement of KernelConnect.
+func (l *Lab) kernelConnect(ns string, dst netip.AddrPort, timeout time.Duration) (errno syscall.Errno, elapsed time.Duration, err error) {
 	addr := dst.Addr().Unmap()
 	var sa unix.Sockaddr
 	family := unix.AF_INET

@@ -39,10 +39,9 @@ type Packet struct {
 var ErrGaveUp = errors.New("lab: connect() still in progress when the timeout ran out (gave up; not the kernel's ETIMEDOUT)")
 
 // ErrNoVerdict is returned (wrapped) by (*Lab).KernelConnect when poll
-// said the socket was ready but it had neither an error nor a peer: the
-// measurement, not the kernel's verdict, failed (seen once in a CI run on
-// an ICMP-rejected port, poll revents POLLERR and SO_ERROR 0); the caller
-// may connect again.
+// said the socket was ready but it had neither an error nor a peer, three
+// times running: the measurement, not the kernel's verdict, failed (seen
+// twice in CI runs on ICMP-rejected ports: revents POLLERR, SO_ERROR 0).
 var ErrNoVerdict = errors.New("lab: connect() ended with no verdict to read")
 
 // Kinds of lab, the first part of their namespace names (Build).
