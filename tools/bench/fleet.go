@@ -90,14 +90,7 @@ func (f Fleet) ParseTCPProbe(r io.Reader) ([]State, error) {
 		if res.Type == "summary" {
 			continue
 		}
-		s := Other
-		switch res.Outcome {
-		case "open":
-			s = Open
-		case "refused":
-			s = Closed
-		}
-		if err := f.set(st, res.Address, s); err != nil {
+		if err := f.set(st, res.Address, tcpprobeState(res.Outcome)); err != nil {
 			return nil, fmt.Errorf("tcpprobe output: %v", err)
 		}
 	}

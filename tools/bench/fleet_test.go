@@ -3,8 +3,6 @@ package bench
 import (
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestFleetParse(t *testing.T) {
@@ -45,24 +43,7 @@ func TestFleetParse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st, err := parse[tt.tool](strings.NewReader(tt.in))
-			if tt.bad {
-				if err == nil {
-					t.Fatal("no error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[int]State{}
-			for i, s := range st {
-				if s != Unknown {
-					got[i] = s
-				}
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("states (-want +got)\n%s", diff)
-			}
+			checkStates(t, st, err, tt.bad, tt.want)
 		})
 	}
 }

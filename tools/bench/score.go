@@ -75,14 +75,7 @@ func ParseTCPProbe(r io.Reader) ([]State, error) {
 			}
 			res.Port, res.Outcome = uint16(p), f[1]
 		}
-		switch res.Outcome {
-		case "open":
-			st[res.Port] = Open
-		case "refused":
-			st[res.Port] = Closed
-		default:
-			st[res.Port] = Other
-		}
+		st[res.Port] = tcpprobeState(res.Outcome)
 	}
 	return st, sc.Err()
 }
@@ -123,6 +116,17 @@ func ParseNmap(r io.Reader) ([]State, error) {
 		}
 	}
 	return st, sc.Err()
+}
+
+// tcpprobeState is what a tcpprobe outcome says of a port.
+func tcpprobeState(outcome string) State {
+	switch outcome {
+	case "open":
+		return Open
+	case "refused":
+		return Closed
+	}
+	return Other
 }
 
 func nmapState(s string) State {

@@ -24,26 +24,32 @@ func TestParseTCPProbe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st, err := ParseTCPProbe(strings.NewReader(tt.in))
-			if tt.bad {
-				if err == nil {
-					t.Fatal("no error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Every port read, and no other: a port the output does not
-			// name stays out of the map (Unknown).
-			got := map[int]State{}
-			for p, s := range st {
-				if s != Unknown {
-					got[p] = s
-				}
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("states (-want +got)\n%s", diff)
-			}
+			checkStates(t, st, err, tt.bad, tt.want)
 		})
+	}
+}
+
+// checkStates fails t unless a parse failed when bad, or else read
+// exactly want: every index read, and no other (one the output does not
+// name stays Unknown, out of the map).
+func checkStates(t *testing.T, st []State, err error, bad bool, want map[int]State) {
+	t.Helper()
+	if bad {
+		if err == nil {
+			t.Fatal("no error")
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]State{}
+	for i, s := range st {
+		if s != Unknown {
+			got[i] = s
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("states (-want +got)\n%s", diff)
 	}
 }
