@@ -14,7 +14,7 @@ type routeAnswer struct {
 	err error
 }
 
-// follow makes a retransmission a leave by the route the kernel gives now,
+// follow makes a retransmission, a, leave by the route the kernel gives now,
 // ans, as the kernel's own retransmission would (it looks its route up
 // again when a routing change made the cached one stale): a route that
 // fails is the error; a new next hop on the probe's link is sent to

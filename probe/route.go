@@ -48,9 +48,10 @@ func (p *Prober) routeOptions() rawsock.RouteOptions {
 	return rawsock.RouteOptions{Interface: p.cfg.Interface, Source: p.cfg.Source}
 }
 
-// openRouter gives the run a Router while it plans, when the Network makes
-// them: opening one costs less than one lookup without it. Lookups go
-// through the Network when it does not. It returns the Router's Close.
+// openRouter gives the run a Router for its route lookups (a streamed run
+// plans as it launches), when the Network makes them: opening one costs
+// less than one lookup without it. Lookups go through the Network when it
+// does not. It returns the Router's Close.
 func (r *runState) openRouter() func() {
 	rn, ok := r.p.net.(RouterNetwork)
 	if !ok {
