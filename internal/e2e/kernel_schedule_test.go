@@ -244,57 +244,86 @@ func TestRouteLostMatchesKernel(t *testing.T) {
 // retransmissions look the route up again and go to the new gateway's
 // hardware address once it has resolved it; tcpprobe's must too, at the
 // same times, and both end the same way. tcpprobe has dropped its
-// privileges by then: it solicits the new gateway through the ARP socket
-// it kept open (rawsock.Solicitor).
+// privileges by then: it solicits the new gateway through the ARP or NDP
+// socket it kept open (rawsock.Solicitor). Both families.
 func TestGatewayChangeMatchesKernel(t *testing.T) {
-	l := labtest.New(t)
 	const newMAC = "02:00:00:00:01:77"
-	newGW := netip.MustParseAddr("198.18.1.3")
-	for _, c := range [][]string{
-		// Only the interface that has an address answers ARP for it.
-		{"sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"},
-		{"ip", "link", "add", "r0b", "link", lab.RouterIfC, "address", newMAC, "type", "macvlan", "mode", "bridge"},
-		{"ip", "addr", "add", newGW.String() + "/24", "dev", "r0b"},
-		{"ip", "link", "set", "r0b", "up"},
-		{"sysctl", "-qw", "net.ipv4.conf.r0b.rp_filter=0"},
+	for _, fam := range []struct {
+		name   string
+		dst    netip.AddrPort
+		client netip.Addr
+		newGW  string // the router's second address on the client's link
+		server string // the server's prefix, routed through newGW
+		setup  [][]string
+		filter string // the SYNs to the new gateway's hardware address
+	}{
+		{
+			name: "ipv4", dst: netip.AddrPortFrom(lab.ServerV4, lab.PortDrop), client: lab.ClientV4,
+			newGW: "198.18.1.3", server: "198.18.2.0/24",
+			setup: [][]string{
+				// Only the interface that has an address answers ARP for it.
+				{"sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"},
+				{"ip", "link", "add", "r0b", "link", lab.RouterIfC, "address", newMAC, "type", "macvlan", "mode", "bridge"},
+				{"ip", "addr", "add", "198.18.1.3/24", "dev", "r0b"},
+				{"ip", "link", "set", "r0b", "up"},
+				{"sysctl", "-qw", "net.ipv4.conf.r0b.rp_filter=0"},
+			},
+			filter: "ether dst %s and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and dst port %d",
+		},
+		{
+			// The NDP socket kept open solicits the new gateway.
+			name: "ipv6", dst: netip.AddrPortFrom(lab.ServerV6, lab.PortDrop), client: lab.ClientV6,
+			newGW: "fd00:1::3", server: "fd00:2::/64",
+			setup: [][]string{
+				{"ip", "link", "add", "r0b", "link", lab.RouterIfC, "address", newMAC, "type", "macvlan", "mode", "bridge"},
+				{"ip", "addr", "add", "fd00:1::3/64", "dev", "r0b", "nodad"},
+				{"ip", "link", "set", "r0b", "up"},
+				{"sysctl", "-qw", "net.ipv6.conf.r0b.forwarding=1"},
+			},
+			filter: "ether dst %s and ip6 and tcp and ip6[53] & 0x12 == 0x02 and dst port %d",
+		},
 	} {
-		if o, err := l.Exec(l.Router, c...); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(c, " "), err, o)
-		}
-	}
-	if o, err := l.Exec(l.Client, "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2"); err != nil {
-		t.Fatalf("sysctl: %v\n%s", err, o)
-	}
-	dst := netip.AddrPortFrom(lab.ServerV4, lab.PortDrop)
-	toNew, err := l.Capture(l.Client, lab.ClientIf, fmt.Sprintf("ether dst %s and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and dst port %d", newMAC, dst.Port()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := sideBySide(t, l, dst, 15*time.Second, 300*time.Millisecond,
-		[][]string{{"ip", "route", "replace", "198.18.2.0/24", "via", newGW.String(), "dev", lab.ClientIf}})
-	pkts, err := toNew.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mine := fmt.Sprintf(" %s.%d > ", lab.ClientV4, r.res.SourcePort)
-	kernelNew, probeNew := 0, 0
-	for _, p := range pkts {
-		if strings.Contains(p.Line, mine) {
-			probeNew++
-		} else {
-			kernelNew++
-		}
-	}
-	took := time.Duration(r.res.DurationMs * float64(time.Millisecond))
-	t.Logf("kernel: %s after %v, SYNs %v (%d to the new gateway); tcpprobe: %s after %v, SYNs %v (%d to the new gateway)",
-		r.kernelErrno, r.kernelTook.Round(time.Millisecond), r.kernelSYNs, kernelNew, r.res.Errno, took.Round(time.Millisecond), r.probeSYNs, probeNew)
-	if r.res.Errno != r.kernelErrno {
-		t.Errorf("tcpprobe says %s, the kernel %s", r.res.Errno, r.kernelErrno)
-	}
-	if !sameTimes(r.kernelSYNs, r.probeSYNs) {
-		t.Errorf("SYNs on the wire: kernel %v, tcpprobe %v (each within 100 ms + 5 %%)", r.kernelSYNs, r.probeSYNs)
-	}
-	if kernelNew == 0 || probeNew != kernelNew {
-		t.Errorf("SYNs to the new gateway: kernel %d, tcpprobe %d (want the same, and some)", kernelNew, probeNew)
+		t.Run(fam.name, func(t *testing.T) {
+			l := labtest.New(t)
+			for _, c := range fam.setup {
+				if o, err := l.Exec(l.Router, c...); err != nil {
+					t.Fatalf("%s: %v\n%s", strings.Join(c, " "), err, o)
+				}
+			}
+			if o, err := l.Exec(l.Client, "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2"); err != nil {
+				t.Fatalf("sysctl: %v\n%s", err, o)
+			}
+			toNew, err := l.Capture(l.Client, lab.ClientIf, fmt.Sprintf(fam.filter, newMAC, fam.dst.Port()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := sideBySide(t, l, fam.dst, 15*time.Second, 300*time.Millisecond,
+				[][]string{{"ip", "route", "replace", fam.server, "via", fam.newGW, "dev", lab.ClientIf}})
+			pkts, err := toNew.Stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine := fmt.Sprintf(" %s.%d > ", fam.client, r.res.SourcePort)
+			kernelNew, probeNew := 0, 0
+			for _, p := range pkts {
+				if strings.Contains(p.Line, mine) {
+					probeNew++
+				} else {
+					kernelNew++
+				}
+			}
+			took := time.Duration(r.res.DurationMs * float64(time.Millisecond))
+			t.Logf("kernel: %s after %v, SYNs %v (%d to the new gateway); tcpprobe: %s after %v, SYNs %v (%d to the new gateway)",
+				r.kernelErrno, r.kernelTook.Round(time.Millisecond), r.kernelSYNs, kernelNew, r.res.Errno, took.Round(time.Millisecond), r.probeSYNs, probeNew)
+			if r.res.Errno != r.kernelErrno {
+				t.Errorf("tcpprobe says %s, the kernel %s", r.res.Errno, r.kernelErrno)
+			}
+			if !sameTimes(r.kernelSYNs, r.probeSYNs) {
+				t.Errorf("SYNs on the wire: kernel %v, tcpprobe %v (each within 100 ms + 5 %%)", r.kernelSYNs, r.probeSYNs)
+			}
+			if kernelNew == 0 || probeNew != kernelNew {
+				t.Errorf("SYNs to the new gateway: kernel %d, tcpprobe %d (want the same, and some)", kernelNew, probeNew)
+			}
+		})
 	}
 }
