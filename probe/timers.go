@@ -5,11 +5,20 @@ import (
 	"time"
 )
 
-// timerHeap orders probes by their next deadline; p.mu.
+// timerHeap orders probes by their next deadline, and probes due at the
+// same time (a batch started at one instant) by their place in the run's
+// targets, so what they do next (which of them re-probes first when a
+// router's ICMP rate limit ate their errors, say) does not depend on how
+// the launch workers happened to interleave; p.mu.
 type timerHeap []*entry
 
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].due < h[j].due }
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].due != h[j].due {
+		return h[i].due < h[j].due
+	}
+	return h[i].m.res.Index < h[j].m.res.Index
+}
 func (h timerHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].hidx = int32(i)
