@@ -41,7 +41,7 @@ func startCapture(t testing.TB, ns, iface, filter string) *wirecap.Capture {
 }
 
 // stopCapture stops c once it holds a SYN for every key of want (or after
-// 3 s) and returns the SYNs it captured.
+// wirecap.MaxDelay) and returns the SYNs it captured.
 func stopCapture(t testing.TB, c *wirecap.Capture, want map[string]map[synKey]time.Time) map[synKey]time.Time {
 	t.Helper()
 	all := func(fs []wirecap.Frame) bool {
@@ -55,7 +55,7 @@ func stopCapture(t testing.TB, c *wirecap.Capture, want map[string]map[synKey]ti
 		}
 		return true
 	}
-	fs, err := c.Stop(all, 3*time.Second)
+	fs, err := c.Stop(all, wirecap.MaxDelay)
 	if err != nil {
 		t.Fatal(err)
 	}

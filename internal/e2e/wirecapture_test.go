@@ -18,10 +18,6 @@ import (
 // clock of the clock tests (package wirecap says why it is not in
 // immediate mode).
 
-// wireWait bounds how long a clock test waits for its frames to reach the
-// capture file: tcpdump's blocks are retired after a second at most.
-const wireWait = 3 * time.Second
-
 // nanoCapture is tcpdump writing a nanosecond pcap of the client's
 // interface.
 type nanoCapture struct{ c *wirecap.Capture }
@@ -41,10 +37,10 @@ func captureWire(t *testing.T, l *lab.Lab, filter string) *nanoCapture {
 }
 
 // frames stops the capture once until holds of its TCP segments (or
-// after wireWait) and returns them.
+// after wirecap.MaxDelay) and returns them.
 func (c *nanoCapture) frames(t *testing.T, until func([]wireFrame) bool) []wireFrame {
 	t.Helper()
-	fs, err := c.c.Stop(func(fs []wirecap.Frame) bool { return until(segments(fs)) }, wireWait)
+	fs, err := c.c.Stop(func(fs []wirecap.Frame) bool { return until(segments(fs)) }, wirecap.MaxDelay)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,11 @@ import (
 // StartTimeout bounds how long Start waits for tcpdump to capture.
 const StartTimeout = 10 * time.Second
 
+// MaxDelay is how long a frame may take to reach the file: tcpdump's
+// block timeout (one second), with room for a loaded machine. Callers
+// pass it to Stop.
+const MaxDelay = 3 * time.Second
+
 // pollEvery is how often Stop reads the file while it waits.
 const pollEvery = 10 * time.Millisecond
 
