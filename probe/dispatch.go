@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/bits"
 	"net"
-	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +29,10 @@ type entry struct {
 	gw       *gateway // its next hop's state
 	routeGen uint64   // the routing generation its route was looked up in
 	ridx     int32    // its place in its run's entries (a streamed run's), -1 when out
+	// What the result says of the target as given (Result.Target, Index,
+	// Expect): kept here, as the Result is built only at the decision.
+	index        int
+	name, expect string
 	// unstamped counts the probe's sends whose departure time is not in
 	// its result yet; while it is above 0 a decided probe's finish waits
 	// (finishLater, p.mu) for stampSent (txstamp.go).
@@ -119,11 +122,9 @@ func (p *Prober) finish(e *entry, acts *[]action) {
 func (p *Prober) reprobe(e *entry, drops uint64, at time.Time, acts *[]action) {
 	old := e.m.Result()
 	e.reprobes++
-	local := netip.AddrPortFrom(e.key.local, e.key.lport)
-	m := NewMachine(e.m.prof, local, netip.AddrPortFrom(e.key.remote, e.key.rport), randomISS())
+	m := new(Machine)
+	m.init(e.m.prof, &e.key, randomISS())
 	m.SetOptions(p.machineOptions(m.ISS()))
-	r := m.Result()
-	r.Target, r.Index, r.Interface, r.Expect = old.Target, old.Index, old.Interface, old.Expect
 	e.m = m
 	e.dropsAt = drops
 	if at.IsZero() {
@@ -146,6 +147,11 @@ func (p *Prober) machineOptions(iss uint32) MachineOptions {
 // release frees one place in the window of probes in flight; p.mu is held.
 func (p *Prober) release() {
 	p.inflight--
+	p.wakeLaunch()
+}
+
+// wakeLaunch tells a launch worker waiting for the window to look again.
+func (p *Prober) wakeLaunch() {
 	select {
 	case p.slot <- struct{}{}:
 	default:

@@ -27,7 +27,7 @@ func benchProber(tb testing.TB, n int) (*Prober, *runState) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p.probes = make(map[demuxKey]*entry, n)
+	p.probes = newDemuxTable(n)
 	r := &runState{p: p, ready: make(chan struct{}, 1)}
 	r.slab = probeSlab{s: newSlab(n)} // as Run lays probes out
 	ls := &linkState{ifi: net.Interface{Name: "bench0"}}
@@ -56,7 +56,7 @@ func BenchmarkOnPacket(b *testing.B) {
 	for i := range pkts {
 		k := tuple{local: benchLocal, remote: benchRemote, lport: 40000, rport: uint16(i + 1)}
 		spec := wire.SegmentSpec{Src: benchRemote, Dst: benchLocal, TTL: 63, SrcPort: k.rport, DstPort: k.lport,
-			Ack: p.probes[k.demux()].m.ISS() + 1, Flags: wire.RST | wire.ACK}
+			Ack: p.probes.get(k.demux()).m.ISS() + 1, Flags: wire.RST | wire.ACK}
 		buf := make([]byte, wire.MaxSegmentLen)
 		m, err := wire.EncodeSegment(buf, &spec)
 		if err != nil {
@@ -93,8 +93,9 @@ func BenchmarkTimerHeap(b *testing.B) {
 }
 
 // BenchmarkInFlightMemory reports the heap bytes each probe in flight
-// holds once started: entry, Machine and Result, first event and attempt,
-// demultiplexer and 4-tuple map entries, timer heap slot.
+// holds once started: entry and Machine, its first attempt, its
+// demultiplexer slot and timer heap slot (its Result is made when it is
+// decided).
 func BenchmarkInFlightMemory(b *testing.B) {
 	const n = 65535
 	for i := 0; i < b.N; i++ {

@@ -124,6 +124,9 @@ func (l *launcher) work() {
 		p.mu.Lock()
 		if p.window > 0 {
 			n = min(n, p.window-p.inflight)
+			if r.stream {
+				n -= r.unemitted
+			}
 		}
 		p.mu.Unlock()
 		if n <= 0 {

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"math"
 	"net/netip"
 	"syscall"
 	"time"
@@ -54,10 +55,13 @@ const (
 	closed        // decided
 )
 
-// attempt is one SYN as sent.
+// attempt is one SYN (or a simultaneous open's SYN-ACK) as sent.
 type attempt struct {
-	sent  time.Time
-	tsval uint32
+	at     time.Duration // sent at Machine.start + at (16 bytes where a time.Time takes 24 and pads to 32)
+	tsval  uint32
+	ord    uint16 // events recorded before it: its place among events of the same time
+	synack bool   // our SYN-ACK in SYN_RECV (Ack = irs+1)
+	failed bool   // the send failed (SendFailed): not in Result.Attempts
 }
 
 // Machine is one probe in SYN_SENT: a pure state machine. Its driver calls
@@ -65,53 +69,43 @@ type attempt struct {
 // happened, and performs the Output of each call; SentAt corrects a SYN's
 // send time once the driver knows when it left. Nothing in it reads a
 // clock or touches a socket, so tests drive it with made-up times.
+//
+// A probe in flight is kept small (a sweep holds hundreds of thousands):
+// its SYNs are its attempts, what is rare (ignored packets, soft errors)
+// sits out of line in x, and its Result is built when it is decided.
 type Machine struct {
-	prof  Profile
-	opts  MachineOptions
-	iss   uint32
-	irs   uint32 // the peer's SYN in a simultaneous open
-	start time.Time
-	next  int // index in prof.Schedule.SYNs of the next SYN to send
-	state state
-
+	prof     *Profile
+	ends     *tuple // its 4-tuple: the engine's entry's own key
+	start    time.Time
 	attempts []attempt
-	kept     int // events counted against maxKeptEvents
-
-	soft     bool
-	softErr  syscall.Errno
-	softWhy  string
-	softFrom netip.Addr
-
-	// The deciding packet, for RTT and the answered attempt.
-	decidedAt time.Time
-	echo      uint32 // its TSecr
-	hasEcho   bool
-
-	done bool
-	res  Result
+	x        *machineRare // nil until something rare happens
+	res      *Result      // built at the decision; nil before
+	opts     MachineOptions
+	iss      uint32
+	irs      uint32 // the peer's SYN in a simultaneous open
+	echo     uint32 // the deciding segment's TSecr
+	next     int32  // index in prof.Schedule.SYNs of the next SYN to send
+	kept     int32  // events counted against maxKeptEvents
+	ignored  int32  // Result.Ignored
+	nev      uint16 // events recorded in flight (their order among equal times)
+	state    state
+	hasEcho  bool
+	answered bool // decided by a packet: Result.Finished is its time
+	done     bool
 }
 
 // NewMachine returns a probe from local to remote with initial sequence
 // number iss under profile p. The profile's schedule must be valid.
 func NewMachine(p Profile, local, remote netip.AddrPort, iss uint32) *Machine {
 	m := new(Machine)
-	m.init(p, local, remote, iss)
+	m.init(&p, &tuple{local: local.Addr(), remote: remote.Addr(), lport: local.Port(), rport: remote.Port()}, iss)
 	return m
 }
 
-// init makes m, which must be zero, what NewMachine returns.
-func (m *Machine) init(p Profile, local, remote netip.AddrPort, iss uint32) {
-	m.prof, m.iss = p, iss
-	m.res = Result{
-		Addr:     remote.Addr(),
-		Port:     remote.Port(),
-		Src:      local.Addr(),
-		SrcPort:  local.Port(),
-		Profile:  p.Name,
-		Schedule: p.Schedule,
-		ICMP:     p.ICMP,
-		ISS:      iss,
-	}
+// init makes m, which must be zero, what NewMachine returns; neither *p
+// nor *ends may change while m lives.
+func (m *Machine) init(p *Profile, ends *tuple, iss uint32) {
+	m.prof, m.ends, m.iss = p, ends, iss
 }
 
 // SetOptions tells m what its SYNs carry; call it before Start.
@@ -123,9 +117,6 @@ func (m *Machine) ISS() uint32 { return m.iss }
 // Done reports whether the outcome is decided.
 func (m *Machine) Done() bool { return m.done }
 
-// Result returns the probe's result; it is final once Done.
-func (m *Machine) Result() *Result { return &m.res }
-
 // linux reports whether m follows this host's kernel (the linux profile)
 // rather than RFC 9293 / 4.4BSD where they differ.
 func (m *Machine) linux() bool { return m.prof.Name == ProfileLinux }
@@ -133,12 +124,14 @@ func (m *Machine) linux() bool { return m.prof.Name == ProfileLinux }
 // Start sends the first SYN at now.
 func (m *Machine) Start(now time.Time) Output {
 	m.start = now
-	m.res.Started = now
 	m.next = 0
 	out := m.sendSYN(now)
 	m.next++
 	return out
 }
+
+// sent returns when attempt i was sent.
+func (m *Machine) sent(i int) time.Time { return m.start.Add(m.attempts[i].at) }
 
 // tsval is the TSval of a SYN sent at t.
 func (m *Machine) tsval(t time.Time) uint32 { return uint32(t.UnixMilli()) + m.opts.TSOffset }
@@ -146,17 +139,17 @@ func (m *Machine) tsval(t time.Time) uint32 { return uint32(t.UnixMilli()) + m.o
 // sendSYN records a SYN (or, in SYN_RECV, our SYN-ACK) sent at now.
 func (m *Machine) sendSYN(now time.Time) Output {
 	out := Output{SendSYN: true}
-	ev := Event{Time: now, Dir: Sent, Flags: wire.SYN, Seq: m.iss, Effect: EffectProbe, Retransmit: len(m.attempts) > 0}
+	a := attempt{at: now.Sub(m.start), ord: m.nev}
 	if m.state == synRecv {
 		out.ACK, out.Ack = true, m.irs+1
-		ev.Flags, ev.Ack = wire.SYN|wire.ACK, m.irs+1
+		a.synack = true
 	}
 	if m.opts.Timestamps {
 		out.TSVal = m.tsval(now)
 	}
-	m.addEvent(ev)
-	m.attempts = append(m.attempts, attempt{sent: now, tsval: out.TSVal})
-	m.res.Attempts = append(m.res.Attempts, now)
+	a.tsval = out.TSVal
+	m.attempts = append(m.attempts, a)
+	m.count()
 	return out
 }
 
@@ -167,7 +160,7 @@ func (m *Machine) Deadline() time.Time {
 		return time.Time{}
 	}
 	s := m.prof.Schedule
-	if m.next < len(s.SYNs) {
+	if int(m.next) < len(s.SYNs) {
 		return m.start.Add(s.SYNs[m.next])
 	}
 	return m.start.Add(s.GiveUp)
@@ -182,17 +175,17 @@ func (m *Machine) Tick(now time.Time) Output {
 	s := m.prof.Schedule
 	el := now.Sub(m.start)
 	if el >= s.GiveUp {
-		if m.soft {
-			m.finish(now, OutcomeOf(m.softErr), m.softErr, m.softWhy, m.softFrom)
+		if x := m.x; x != nil && x.soft {
+			m.finish(now, OutcomeOf(x.softErr), x.softErr, x.softWhy, x.softFrom)
 			m.res.Soft = true
 		} else {
 			m.finish(now, Timeout, syscall.ETIMEDOUT, ReasonTimeout, netip.Addr{})
 		}
 		return Output{Done: true}
 	}
-	if m.next < len(s.SYNs) && el >= s.SYNs[m.next] {
+	if int(m.next) < len(s.SYNs) && el >= s.SYNs[m.next] {
 		// A driver that woke late sends one SYN, not one per missed slot.
-		for m.next+1 < len(s.SYNs) && el >= s.SYNs[m.next+1] {
+		for int(m.next)+1 < len(s.SYNs) && el >= s.SYNs[m.next+1] {
 			m.next++
 		}
 		out := m.sendSYN(now)
@@ -211,35 +204,65 @@ func (m *Machine) Interrupt(now time.Time) Output {
 	return Output{Done: true}
 }
 
+// finish decides the probe: its Result is built here.
 func (m *Machine) finish(now time.Time, o Outcome, errno syscall.Errno, reason string, from netip.Addr) {
 	m.done, m.state = true, closed
-	m.res.Outcome = o
-	m.res.Errno = errno
-	m.res.Reason = reason
-	m.res.Responder = from
-	m.res.Finished = now
+	extra := 0
+	if m.answered {
+		extra = 2 // the deciding event and our teardown RST
+	}
+	r := m.build(extra)
+	r.Outcome = o
+	r.Errno = errno
+	r.Reason = reason
+	r.Responder = from
+	r.Finished = now
+	m.res, m.x = r, nil
 	m.derive()
 }
 
 // decide finishes the probe on the packet received at now.
 func (m *Machine) decide(ev Event, now time.Time, o Outcome, errno syscall.Errno, reason string, from netip.Addr) {
+	m.answered = true
+	m.finish(now, o, errno, reason, from)
 	ev.Effect = EffectDecided
 	m.addEvent(ev)
-	m.decidedAt = now
-	m.finish(now, o, errno, reason, from)
 }
 
-// addEvent inserts ev in time order (stable: after events of the same
-// time).
+// addEvent records ev: in flight among the rare events, in time order
+// (after events of the same time); once decided, in the Result's
+// timeline, in the same order.
 func (m *Machine) addEvent(ev Event) {
-	evs := append(m.res.Events, ev)
+	if m.res != nil {
+		m.res.Events = insertEvent(m.res.Events, ev)
+		return
+	}
+	x := m.rare()
+	x.events = append(x.events, rankedEvent{Event: ev, ord: m.nev})
+	for i := len(x.events) - 1; i > 0 && x.events[i-1].Time.After(ev.Time); i-- {
+		x.events[i], x.events[i-1] = x.events[i-1], x.events[i]
+	}
+	m.count()
+}
+
+// count counts one event recorded in flight.
+func (m *Machine) count() {
+	if m.nev < math.MaxUint16 {
+		m.nev++
+	}
+}
+
+// insertEvent inserts ev in evs in time order, after events of the same
+// time.
+func insertEvent(evs []Event, ev Event) []Event {
+	evs = append(evs, ev)
 	i := len(evs) - 1
 	for i > 0 && evs[i-1].Time.After(ev.Time) {
 		evs[i] = evs[i-1]
 		i--
 	}
 	evs[i] = ev
-	m.res.Events = evs
+	return evs
 }
 
 // note keeps an event that did not decide the probe, up to
@@ -251,7 +274,7 @@ func (m *Machine) note(ev Event) {
 		if why == "" {
 			why = string(ev.Effect)
 		}
-		m.res.countUnlisted(why)
+		m.rare().countUnlisted(why)
 		return
 	}
 	m.kept++
@@ -262,8 +285,14 @@ func (m *Machine) ignore(ev Event, why string) Output {
 	ev.Effect = EffectIgnored
 	ev.Why = why
 	m.note(ev)
-	m.res.Ignored++
+	m.ignored++
 	return Output{}
+}
+
+// saveSoft keeps a soft error for the deadline.
+func (m *Machine) saveSoft(errno syscall.Errno, why string, from netip.Addr) {
+	x := m.rare()
+	x.soft, x.softErr, x.softWhy, x.softFrom = true, errno, why, from
 }
 
 // SendFailed records that a segment the Machine asked for at now did not
@@ -281,11 +310,21 @@ func (m *Machine) SendFailed(flags wire.Flags, seq uint32, why string, routeErrn
 	if routeErrno != 0 && m.linux() && !m.done && flags&wire.SYN != 0 {
 		reason := RouteReason(routeErrno)
 		ev.Effect, ev.Errno, ev.Reason = EffectSoft, routeErrno, reason
-		m.soft, m.softErr, m.softWhy, m.softFrom = true, routeErrno, reason, netip.Addr{}
+		m.saveSoft(routeErrno, reason, netip.Addr{})
 	}
 	m.addEvent(ev)
-	if flags&wire.SYN != 0 && len(m.res.Attempts) > 0 {
-		m.res.Attempts = m.res.Attempts[:len(m.res.Attempts)-1]
+	if flags&wire.SYN == 0 {
+		return
+	}
+	// The last attempt still counted leaves the result's list.
+	for i := len(m.attempts) - 1; i >= 0; i-- {
+		if !m.attempts[i].failed {
+			m.attempts[i].failed = true
+			if m.res != nil {
+				m.res.Attempts = m.res.Attempts[:len(m.res.Attempts)-1]
+			}
+			break
+		}
 	}
 }
 
@@ -355,7 +394,7 @@ func (m *Machine) HandleICMP(in ICMPInfo, now time.Time) Output {
 	if !hard {
 		ev.Effect = EffectSoft
 		m.note(ev)
-		m.soft, m.softErr, m.softWhy, m.softFrom = true, v.Errno, v.Reason, in.From
+		m.saveSoft(v.Errno, v.Reason, in.From)
 		return Output{}
 	}
 	m.decide(ev, now, OutcomeOf(v.Errno), v.Errno, v.Reason, in.From)

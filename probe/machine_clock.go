@@ -21,11 +21,12 @@ const (
 // packet: which SYN was answered, the RTT from it and the connect time
 // from the first SYN. Neither is ever negative.
 func (m *Machine) derive() {
-	r := &m.res
+	r := m.res
 	r.AnsweredAttempt, r.AnsweredBy, r.RTT, r.Connect = 0, "", 0, 0
-	if m.decidedAt.IsZero() || len(m.attempts) == 0 {
+	if !m.answered || len(m.attempts) == 0 {
 		return
 	}
+	decidedAt := r.Finished
 	i := -1
 	if m.opts.Timestamps && m.hasEcho {
 		for j := len(m.attempts) - 1; j >= 0; j-- {
@@ -37,15 +38,15 @@ func (m *Machine) derive() {
 	}
 	if i < 0 {
 		i, r.AnsweredBy = 0, AnsweredByLastSYN
-		for j, a := range m.attempts {
-			if !a.sent.After(m.decidedAt) {
+		for j := range m.attempts {
+			if !m.sent(j).After(decidedAt) {
 				i = j
 			}
 		}
 	}
 	r.AnsweredAttempt = i + 1
-	r.RTT = max(0, m.decidedAt.Sub(m.attempts[i].sent))
-	r.Connect = max(0, m.decidedAt.Sub(m.attempts[0].sent))
+	r.RTT = max(0, decidedAt.Sub(m.sent(i)))
+	r.Connect = max(0, decidedAt.Sub(m.sent(0)))
 }
 
 // SentAt corrects the send time of SYN number attempt (1-based, in the
@@ -59,34 +60,37 @@ func (m *Machine) derive() {
 // not the answered SYN's departure) are ignored.
 func (m *Machine) SentAt(attempt int, t time.Time) {
 	i := attempt - 1
-	if i < 0 || i >= len(m.attempts) || t.IsZero() || (!m.decidedAt.IsZero() && t.After(m.decidedAt)) {
+	if i < 0 || i >= len(m.attempts) || t.IsZero() || (m.answered && t.After(m.res.Finished)) {
 		return
 	}
-	if i == 0 {
-		m.res.Started = t
-	}
-	old := m.attempts[i].sent
+	old := m.sent(i)
 	if old.Equal(t) {
 		return
 	}
-	m.attempts[i].sent = t
-	for j, a := range m.res.Attempts {
+	m.attempts[i].at = t.Sub(m.start)
+	t = m.sent(i) // as the Result and the timeline will say it
+	r := m.res
+	if r == nil {
+		return // the Result, built at the decision, takes the times from the attempts
+	}
+	if i == 0 {
+		r.Started = t
+	}
+	for j, a := range r.Attempts {
 		if a.Equal(old) {
-			m.res.Attempts[j] = t
+			r.Attempts[j] = t
 			break
 		}
 	}
-	for j := range m.res.Events {
-		e := &m.res.Events[j]
+	for j := range r.Events {
+		e := &r.Events[j]
 		if e.Dir == Sent && e.Flags&wire.SYN != 0 && e.Effect == EffectProbe && e.Time.Equal(old) {
 			e.Time = t
 			break
 		}
 	}
-	slices.SortStableFunc(m.res.Events, func(a, b Event) int { return a.Time.Compare(b.Time) })
-	if m.done {
-		m.derive()
-	}
+	slices.SortStableFunc(r.Events, byTime)
+	m.derive()
 }
 
 // Attempts returns how many SYNs (or SYN-ACKs of a simultaneous open) the

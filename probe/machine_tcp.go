@@ -75,11 +75,10 @@ func (m *Machine) HandleTCP(in TCPInfo, now time.Time) Output {
 		return Output{Done: true}
 	case hasACK && hasSYN:
 		m.echo, m.hasEcho = seg.Options.TSEcr, seg.Options.HasTimestamps
-		m.res.SYNACK = synackOf(seg, in.TTL)
 		m.decide(ev, now, Open, 0, ReasonSYNACK, in.From)
+		m.res.SYNACK = synackOf(seg, in.TTL)
 		m.addEvent(Event{Time: now, Dir: Sent, Flags: wire.RST, Seq: want, Effect: EffectTeardown})
 		m.res.Teardown = true
-		m.soft = false
 		return Output{SendRST: true, RSTSeq: want, Done: true}
 	case hasACK:
 		return m.ignore(ev, IgnoredBareACK)
@@ -91,7 +90,7 @@ func (m *Machine) HandleTCP(in TCPInfo, now time.Time) Output {
 		// <CTL=SYN,ACK> (tcp_send_synack); the schedule goes on with that
 		// SYN-ACK in place of the SYN.
 		m.state, m.irs = synRecv, seg.Seq
-		m.res.SYNACK = synackOf(seg, in.TTL)
+		m.rare().synack = synackOf(seg, in.TTL)
 		ev.Effect = EffectSynRecv
 		m.addEvent(ev)
 		return m.sendSYN(now)
@@ -195,6 +194,5 @@ func (m *Machine) handleSynRecv(in TCPInfo, ev Event, now time.Time) Output {
 	m.decide(ev, now, Open, 0, ReasonSimultaneous, in.From)
 	m.addEvent(Event{Time: now, Dir: Sent, Flags: wire.RST, Seq: m.iss + 1, Effect: EffectTeardown})
 	m.res.Teardown = true
-	m.soft = false
 	return Output{SendRST: true, RSTSeq: m.iss + 1, Done: true}
 }

@@ -36,13 +36,13 @@ func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry
 	if p.cfg.SourcePort != 0 {
 		// A fixed source port: another probe may have this 4-tuple
 		// (localPort checked the others' already).
-		if _, used := p.probes[dk]; used {
+		if p.probes.get(dk) != nil {
 			return nil, fmt.Errorf("source %v to %v: %w", local, pl.t.Addr, syscall.EADDRINUSE)
 		}
 	}
-	e := r.slab.take(p.profileOf(pl.t), local, pl.t.Addr, randomISS())
+	e := r.slab.take(p.profileOf(pl.t), key, randomISS())
 	e.m.SetOptions(p.machineOptions(e.m.ISS()))
-	e.run, e.link, e.key = r, ls, key
+	e.run, e.link = r, ls
 	if len(nr.mac) == 6 {
 		e.hasMAC = true
 		copy(e.mac[:], nr.mac)
@@ -50,9 +50,8 @@ func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry
 	e.dropsAt = ls.drops.Load()
 	e.routeGen = pl.rt.gen
 	e.gw = p.gatewayFor(neighKey{pl.rt.r.Interface.Index, pl.rt.r.NextHop})
-	res := e.m.Result()
-	res.Target, res.Index, res.Interface, res.Expect = pl.t.Name, pl.i, ls.ifi.Name, pl.t.Expect
-	p.probes[dk] = e
+	e.index, e.name, e.expect = pl.i, pl.t.Name, pl.t.Expect
+	p.probes.put(e)
 	e.ridx = int32(len(r.entries))
 	r.entries = append(r.entries, e)
 	return e, nil
@@ -74,7 +73,7 @@ func (r *runState) localPort(pl *planned) (netip.AddrPort, error) {
 	for _, port := range pool.ports {
 		// p.probes keeps every 4-tuple of the run: it is the used set.
 		k := tuple{local: src, remote: pl.t.Addr.Addr(), lport: port, rport: pl.t.Addr.Port()}
-		if _, used := p.probes[k.demux()]; !used {
+		if p.probes.get(k.demux()) == nil {
 			return netip.AddrPortFrom(src, port), nil
 		}
 	}

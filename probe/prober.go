@@ -155,7 +155,7 @@ type Prober struct {
 	// Following fields are protected by mu: the probes in flight of every
 	// Run and what they share.
 	mu       sync.Mutex
-	probes   map[demuxKey]*entry
+	probes   demuxTable
 	timers   timerHeap
 	inflight int  // probes started and not decided
 	window   int  // most probes in flight (0: no limit)
@@ -192,7 +192,7 @@ func New(cfg Config) (*Prober, error) {
 	p.open = map[int]*linkState{}
 	p.links.Store(new([]*linkState))
 	p.neigh.init(p)
-	p.probes = map[demuxKey]*entry{}
+	p.probes = demuxTable{}
 	p.gateways = map[neighKey]*gateway{}
 	p.wake = make(chan struct{}, 1)
 	p.slot = make(chan struct{}, 64)

@@ -100,7 +100,7 @@ func (p *Prober) onPackets(b *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo) 
 	p.countDrops(&drops)
 	for i := range b.pkts {
 		rp := &b.pkts[i]
-		e := p.probes[rp.key.demux()]
+		e := p.probes.get(rp.key.demux())
 		if e == nil {
 			if rp.drop == rx.DropNone {
 				p.stats.Unmatched++
@@ -114,9 +114,9 @@ func (p *Prober) onPackets(b *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo) 
 		var out Output
 		if rp.icmp {
 			rp.in.Msg = &rp.msg
-			done, ignored := e.m.Done(), e.m.Result().Ignored
+			done, ignored := e.m.Done(), e.m.Ignored()
 			out = e.m.HandleICMP(rp.in, rp.at)
-			if !done && e.m.Result().Ignored == ignored {
+			if !done && e.m.Ignored() == ignored {
 				p.sawICMP(e, rp.at)
 			}
 		} else {

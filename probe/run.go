@@ -35,11 +35,16 @@ type runState struct {
 
 	// Following fields are protected by p.mu.
 	finished []*Result // decided, not yet emitted
-	entries  []*entry  // the probes the run registered (a stream's: those not decided)
-	taken    int       // targets the run has taken on, each owed a result
-	srcDone  bool      // no more targets will be taken on
-	slab     probeSlab
-	ports    map[netip.Addr]*portPool // source ports held, by local address
+	// unemitted counts the results delivered and not yet emitted: those
+	// in finished and those the emit loop holds. A streamed run counts
+	// them against the window of probes in flight, so a slow reader of
+	// its results slows the launch instead of piling results up.
+	unemitted int
+	entries   []*entry // the probes the run registered (a stream's: those not decided)
+	taken     int      // targets the run has taken on, each owed a result
+	srcDone   bool     // no more targets will be taken on
+	slab      probeSlab
+	ports     map[netip.Addr]*portPool // source ports held, by local address
 }
 
 // planned is a target with its route, before its probe starts. The target
@@ -66,7 +71,7 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	// while routes are looked up and links set up, which mostly wait on
 	// the kernel.
 	memc := make(chan runMemory, 1)
-	go func() { memc <- runMemory{newSlab(len(targets)), make(map[demuxKey]*entry, len(targets))} }()
+	go func() { memc <- runMemory{newSlab(len(targets)), newDemuxTable(len(targets))} }()
 
 	defer r.openRouter()()
 	plan, ifis, addrs, err := r.plan(targets, 0)
@@ -79,7 +84,7 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 // runMemory is a run's probe states and demultiplexer, made ahead.
 type runMemory struct {
 	slab   []probeState
-	probes map[demuxKey]*entry
+	probes demuxTable
 }
 
 // newRun starts the state of one Run, and the Prober's watch of routing
@@ -111,10 +116,7 @@ func (p *Prober) launchRun(r *runState, first []planned, ifis map[int]net.Interf
 	m := <-memc
 	p.mu.Lock()
 	r.slab = probeSlab{s: m.slab}
-	if r.stream {
-		r.slab.block = streamSlab
-	}
-	if len(p.probes) == 0 && m.probes != nil {
+	if p.probes.len() == 0 && m.probes.slots != nil {
 		p.probes = m.probes // presized for this run
 	}
 	p.runs++
@@ -156,8 +158,12 @@ func (r *runState) emitAll(emit func(*Result)) (interrupted bool) {
 			emitted++
 		}
 		p.mu.Lock()
+		r.unemitted -= len(out)
 		over := r.srcDone && emitted >= r.taken
 		p.mu.Unlock()
+		if r.stream && len(out) > 0 {
+			p.wakeLaunch()
+		}
 		if over {
 			break
 		}
@@ -259,19 +265,19 @@ func (r *runState) attachLinks(plan []planned, ifis map[int]net.Interface, addrs
 // queue is unbounded so the receive loop never waits on the output.
 func (r *runState) deliver(res *Result) {
 	r.finished = append(r.finished, res)
+	r.unemitted++
 	r.wake()
 }
 
 // handOver delivers the result of e, a probe of the run that is decided;
 // a streamed run lets go of e at once. p.mu is held.
 func (r *runState) handOver(e *entry, res *Result) {
+	res.Target, res.Index, res.Interface, res.Expect = e.name, e.index, e.link.ifi.Name, e.expect
 	r.deliver(res)
 	if !r.stream {
 		return // the run keeps its 4-tuple, so no later probe of it reuses one
 	}
-	if k := e.key.demux(); r.p.probes[k] == e {
-		delete(r.p.probes, k)
-	}
+	r.p.probes.remove(e)
 	if i := int(e.ridx); i >= 0 && i < len(r.entries) && r.entries[i] == e {
 		last := len(r.entries) - 1
 		r.entries[i] = r.entries[last]
@@ -308,13 +314,11 @@ func (r *runState) end() {
 	last := p.runs == 1
 	if last {
 		// The only run: the demultiplexer holds nothing else.
-		p.probes = map[demuxKey]*entry{}
+		p.probes = demuxTable{}
 	}
 	for i, e := range r.entries {
 		if !last {
-			if k := e.key.demux(); p.probes[k] == e {
-				delete(p.probes, k)
-			}
+			p.probes.remove(e)
 		}
 		p.unschedule(e)
 		r.entries[i] = nil

@@ -1,9 +1,6 @@
 package probe
 
-import (
-	"net/netip"
-	"sync"
-)
+import "sync"
 
 // probeState is a probe's entry and Machine in one piece of memory.
 type probeState struct {
@@ -11,7 +8,7 @@ type probeState struct {
 	m Machine
 }
 
-// slabMax bounds the probe states a Run allocates ahead: 65,536 of 680
+// slabMax bounds the probe states a Run allocates ahead: 65,536 of 312
 // bytes. Probes past it are allocated one by one.
 const slabMax = 1 << 16
 
@@ -22,18 +19,17 @@ const slabMax = 1 << 16
 // (the kernel's RCU wait there leaves the CPUs idle), instead of two allocations and a
 // page fault or so per probe during the sweep, where every CPU is busy
 // sending: 65,535-port lab sweep on 2 CPUs, 0.40 -> 0.385 s. States live
-// as long as any of them: a caller that keeps one Result keeps its Run's
-// slab.
+// as long as any of them, which a Run's do: it keeps every probe to its end
+// (Results are allocated apart, when each probe is decided).
+//
+// A streamed run has no slab: its probes are allocated one by one, so each
+// is freed when it is decided. (In blocks, one silent probe kept its whole
+// block for its timeout: a 300,000-target stream with every 100th target
+// silent peaked at 466 MB.)
 type probeSlab struct {
-	s     []probeState
-	next  int
-	block int // when s runs out: a new block of this many (a streamed run's), or one at a time
+	s    []probeState
+	next int
 }
-
-// streamSlab is the block of probe states a streamed run allocates at a
-// time: small, so a block is freed soon after its probes are decided and
-// their results let go.
-const streamSlab = 256
 
 // newSlab returns n probe states (at most slabMax), their memory faulted
 // in by two goroutines: about 10,000 page faults for a full slab.
@@ -54,21 +50,25 @@ func newSlab(n int) []probeState {
 	return s
 }
 
-// take returns a zero entry (hidx -1) with a Machine as NewMachine makes
-// it attached.
-func (sl *probeSlab) take(prof Profile, local, remote netip.AddrPort, iss uint32) *entry {
-	if sl.next >= len(sl.s) && sl.block > 0 {
-		sl.s, sl.next = make([]probeState, sl.block), 0
-		for i := range sl.s {
-			sl.s[i].e.hidx = -1
-		}
-	}
+// start makes st, zero but for hidx -1, a probe of key: its entry keyed,
+// its Machine as NewMachine makes it, attached.
+func (st *probeState) start(prof *Profile, key tuple, iss uint32) {
+	st.e.key = key
+	st.m.init(prof, &st.e.key, iss)
+	st.e.m = &st.m
+}
+
+// take returns an entry of key, zero but for hidx -1, with a Machine as
+// NewMachine makes it attached.
+func (sl *probeSlab) take(prof *Profile, key tuple, iss uint32) *entry {
 	if sl.next >= len(sl.s) {
-		return &entry{m: NewMachine(prof, local, remote, iss), hidx: -1}
+		st := new(probeState)
+		st.e.hidx = -1
+		st.start(prof, key, iss)
+		return &st.e
 	}
 	st := &sl.s[sl.next]
 	sl.next++
-	st.m.init(prof, local, remote, iss)
-	st.e.m = &st.m
+	st.start(prof, key, iss)
 	return &st.e
 }

@@ -9,11 +9,12 @@ import (
 func TestSlabTake(t *testing.T) {
 	local := netip.MustParseAddrPort("198.18.1.2:40000")
 	remote := netip.MustParseAddrPort("198.18.2.2:80")
+	prof := Classic()
 	for _, n := range []int{0, 1, 3} {
 		sl := probeSlab{s: newSlab(n)}
 		seen := map[*entry]bool{}
 		for i := 0; i < n+2; i++ { // two past the slab: allocated one by one
-			e := sl.take(Classic(), local, remote, uint32(i))
+			e := sl.take(&prof, tuple{local: local.Addr(), remote: remote.Addr(), lport: local.Port(), rport: remote.Port()}, uint32(i))
 			r := e.m.Result()
 			if e.m == nil || e.hidx != -1 || e.link != nil || e.m.ISS() != uint32(i) || e.m.Done() ||
 				r.Addr != remote.Addr() || r.SrcPort != local.Port() || len(r.Events) != 0 || len(r.Attempts) != 0 {
@@ -35,8 +36,21 @@ func TestSlabTake(t *testing.T) {
 	}
 }
 
-// TestEventSize keeps Event at 120 bytes: two of them live in every probe
-// state of a sweep.
+// TestProbeStateSize keeps a probe in flight small (issue 13: at most
+// 1 KiB of memory a probe in flight, with the collector's headroom): its
+// state fits the allocator's 320-byte class, and each SYN it sent takes
+// 16 bytes.
+func TestProbeStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(probeState{}); n > 320 {
+		t.Errorf("probeState is %d bytes, want at most 320 (entry %d, Machine %d)", n, unsafe.Sizeof(entry{}), unsafe.Sizeof(Machine{}))
+	}
+	if n := unsafe.Sizeof(attempt{}); n != 16 {
+		t.Errorf("attempt is %d bytes, want 16", n)
+	}
+}
+
+// TestEventSize keeps Event at 120 bytes: every result holds one per SYN
+// and per packet it lists.
 func TestEventSize(t *testing.T) {
 	if n := unsafe.Sizeof(Event{}); n != 120 {
 		t.Errorf("Event is %d bytes, want 120 (order fields largest first)", n)

@@ -17,7 +17,7 @@ func (h timerHeap) Less(i, j int) bool {
 	if h[i].due != h[j].due {
 		return h[i].due < h[j].due
 	}
-	return h[i].m.res.Index < h[j].m.res.Index
+	return h[i].index < h[j].index
 }
 func (h timerHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]

@@ -1,0 +1,75 @@
+package probe
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+)
+
+// TestDemuxTable runs random puts, removes and gets against a map: the
+// table finds every probe it holds and no other, across growth, clusters
+// that wrap around its end and backward-shift deletion.
+func TestDemuxTable(t *testing.T) {
+	for _, keys := range []int{3, 40, 1000} { // few keys: long runs on the same slots
+		t.Run("", func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(keys)))
+			all := make([]*entry, keys)
+			for i := range all {
+				remote := netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
+				if i%3 == 0 {
+					remote = netip.AddrFrom16([16]byte{0xfd, 14: byte(i >> 8), 15: byte(i)})
+				}
+				local := netip.MustParseAddr("198.18.0.1")
+				if remote.Is6() {
+					local = netip.MustParseAddr("fd00::1")
+				}
+				all[i] = &entry{key: tuple{local: local, remote: remote, lport: 40000, rport: uint16(80 + i%7)}}
+			}
+			var tab demuxTable
+			model := map[demuxKey]*entry{}
+			for step := 0; step < 20000; step++ {
+				e := all[rng.IntN(len(all))]
+				k := e.key.demux()
+				switch rng.IntN(3) {
+				case 0:
+					tab.put(e)
+					model[k] = e
+				case 1:
+					tab.remove(e)
+					delete(model, k)
+				}
+				if got := tab.get(k); got != model[k] {
+					t.Fatalf("step %d: get %v = %p, want %p", step, e.key, got, model[k])
+				}
+				if tab.len() != len(model) {
+					t.Fatalf("step %d: len %d, want %d", step, tab.len(), len(model))
+				}
+			}
+			for _, e := range all {
+				if got := tab.get(e.key.demux()); got != model[e.key.demux()] {
+					t.Fatalf("at the end: get %v = %p, want %p", e.key, got, model[e.key.demux()])
+				}
+			}
+			// An unknown 4-tuple, and a removed probe's twin: not found.
+			other := tuple{local: netip.MustParseAddr("198.18.0.1"), remote: netip.MustParseAddr("198.19.9.9"), lport: 1, rport: 2}
+			if got := tab.get(other.demux()); got != nil {
+				t.Errorf("an unknown 4-tuple found %v", got.key)
+			}
+		})
+	}
+}
+
+// TestDemuxTableIsNotFooledByV6Twin: an IPv4 4-tuple and its IPv4-mapped
+// IPv6 twin are different probes in the table too.
+func TestDemuxTableIsNotFooledByV6Twin(t *testing.T) {
+	v4 := &entry{key: tuple{local: netip.MustParseAddr("198.18.1.2"), remote: netip.MustParseAddr("198.18.2.2"), lport: 40000, rport: 80}}
+	mapped := tuple{local: netip.MustParseAddr("::ffff:198.18.1.2"), remote: netip.MustParseAddr("::ffff:198.18.2.2"), lport: 40000, rport: 80}
+	var tab demuxTable
+	tab.put(v4)
+	if got := tab.get(mapped.demux()); got != nil {
+		t.Error("the IPv4-mapped twin found the IPv4 probe")
+	}
+	if got := tab.get(v4.key.demux()); got != v4 {
+		t.Error("the IPv4 probe is not found")
+	}
+}
