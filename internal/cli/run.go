@@ -17,8 +17,9 @@ import (
 )
 
 // probeHeapBound is the most heap one probe keeps to the end of a run
-// with streamed output: its entry, state machine and result (measured
-// about 1.7 KiB) with room to spare.
+// with streamed output: its entry and state machine (about 360 bytes,
+// probe's BenchmarkInFlightMemory) and the result made when it is decided
+// (about 860 bytes for a refused port), with room to spare.
 const probeHeapBound = 2 << 10
 
 // unplanned withdraws the bound given to Env.Planned: the run fell back to
@@ -63,8 +64,8 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 		env.Planned(-1)
 	case o.JUnit == "" && o.Mode != ModeConnect && o.Count > 0:
 		// Text, NDJSON and the JSON document stream each result out;
-		// what stays is the probe's state, about 1.7 KiB measured on a
-		// 65,535-port sweep. JUnit holds every result, and connect(2)
+		// what stays is the probe's state and result, about 1.2 KiB
+		// (probeHeapBound). JUnit holds every result, and connect(2)
 		// probes cost what the net package allocates: no bound for them.
 		env.Planned(min(total, math.MaxInt64/probeHeapBound/int64(o.Count)) * int64(o.Count) * probeHeapBound)
 	}
