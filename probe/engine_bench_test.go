@@ -22,6 +22,13 @@ var (
 // them.
 func benchProber(tb testing.TB, n int) (*Prober, *runState) {
 	tb.Helper()
+	return benchProberSlab(tb, n, true)
+}
+
+// benchProberSlab is benchProber, its probes laid out as a Run's (slab)
+// or a streamed run's, one by one.
+func benchProberSlab(tb testing.TB, n int, slab bool) (*Prober, *runState) {
+	tb.Helper()
 	prof := Classic()
 	p, err := New(Config{Profile: prof, Options: DefaultOptions(), SourcePort: 40000})
 	if err != nil {
@@ -29,7 +36,9 @@ func benchProber(tb testing.TB, n int) (*Prober, *runState) {
 	}
 	p.probes = newDemuxTable(n)
 	r := &runState{p: p, ready: make(chan struct{}, 1)}
-	r.slab = probeSlab{s: newSlab(n)} // as Run lays probes out
+	if slab {
+		r.slab = newSlab(n) // as Run lays probes out
+	}
 	ls := &linkState{ifi: net.Interface{Name: "bench0"}}
 	now := p.base
 	var acts []action
@@ -94,18 +103,26 @@ func BenchmarkTimerHeap(b *testing.B) {
 
 // BenchmarkInFlightMemory reports the heap bytes each probe in flight
 // holds once started: entry and Machine, its first attempt, its
-// demultiplexer slot and timer heap slot (its Result is made when it is
-// decided).
+// demultiplexer slot and timer heap slot. A streamed run has only that;
+// a Run's slab also holds the room each probe's Result is made in.
 func BenchmarkInFlightMemory(b *testing.B) {
 	const n = 65535
-	for i := 0; i < b.N; i++ {
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		p, _ := benchProber(b, n)
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/probe")
-		runtime.KeepAlive(p)
+	for _, stream := range []bool{false, true} {
+		name := "run"
+		if stream {
+			name = "stream"
+		}
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				p, _ := benchProberSlab(b, n, !stream)
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/probe")
+				runtime.KeepAlive(p)
+			}
+		})
 	}
 }

@@ -80,6 +80,7 @@ type Machine struct {
 	attempts []attempt
 	x        *machineRare // nil until something rare happens
 	res      *Result      // built at the decision; nil before
+	spare    *resultSpace // where to build it, if the driver made room ahead
 	opts     MachineOptions
 	iss      uint32
 	irs      uint32 // the peer's SYN in a simultaneous open
@@ -211,7 +212,8 @@ func (m *Machine) finish(now time.Time, o Outcome, errno syscall.Errno, reason s
 	if m.answered {
 		extra = 2 // the deciding event and our teardown RST
 	}
-	r := m.build(extra)
+	r := m.build(extra, m.spare)
+	m.spare = nil
 	r.Outcome = o
 	r.Errno = errno
 	r.Reason = reason

@@ -55,7 +55,7 @@ func (m *Machine) Result() *Result {
 	if m.res != nil {
 		return m.res
 	}
-	return m.build(0)
+	return m.build(0, nil)
 }
 
 // Ignored returns how many packets matched to the probe were not
@@ -67,10 +67,24 @@ func (m *Machine) Ignored() int {
 	return int(m.ignored)
 }
 
+// resultSpace is room for a Result made ahead of its probe's decision: a
+// Run's slab holds one per probe, faulted in before the first SYN
+// (slab.go), where a sweep would otherwise allocate and fault in a result
+// per answer while every CPU is busy sending.
+type resultSpace struct {
+	res      Result
+	events   [3]Event     // a SYN, the answer and our teardown
+	attempts [1]time.Time // the SYN
+}
+
 // build makes the Result of what m has recorded, its timeline with room
-// for extra more events.
-func (m *Machine) build(extra int) *Result {
-	r := &Result{
+// for extra more events: in sp when it is not nil and has room enough.
+func (m *Machine) build(extra int, sp *resultSpace) *Result {
+	r := new(Result)
+	if sp != nil {
+		r = &sp.res
+	}
+	*r = Result{
 		Addr:     m.ends.remote,
 		Port:     m.ends.rport,
 		Src:      m.ends.local,
@@ -89,7 +103,11 @@ func (m *Machine) build(extra int) *Result {
 	}
 	if len(m.attempts) > 0 {
 		r.Started = m.sent(0)
-		r.Attempts = make([]time.Time, 0, len(m.attempts))
+		if sp != nil && len(m.attempts) <= len(sp.attempts) {
+			r.Attempts = sp.attempts[:0]
+		} else {
+			r.Attempts = make([]time.Time, 0, len(m.attempts))
+		}
 		for i, a := range m.attempts {
 			if !a.failed {
 				r.Attempts = append(r.Attempts, m.sent(i))
@@ -98,7 +116,11 @@ func (m *Machine) build(extra int) *Result {
 	}
 	// The SYNs and the rare events, merged by time, then by the order
 	// they were recorded in.
-	r.Events = make([]Event, 0, len(m.attempts)+len(rare)+extra)
+	if n := len(m.attempts) + len(rare) + extra; sp != nil && n <= len(sp.events) {
+		r.Events = sp.events[:0]
+	} else {
+		r.Events = make([]Event, 0, n)
+	}
 	i, j := 0, 0
 	for i < len(m.attempts) || j < len(rare) {
 		if j == len(rare) || i < len(m.attempts) && m.before(i, rare[j]) {

@@ -83,7 +83,7 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 
 // runMemory is a run's probe states and demultiplexer, made ahead.
 type runMemory struct {
-	slab   []probeState
+	slab   probeSlab
 	probes demuxTable
 }
 
@@ -115,7 +115,7 @@ func (p *Prober) launchRun(r *runState, first []planned, ifis map[int]net.Interf
 
 	m := <-memc
 	p.mu.Lock()
-	r.slab = probeSlab{s: m.slab}
+	r.slab = m.slab
 	if p.probes.len() == 0 && m.probes.slots != nil {
 		p.probes = m.probes // presized for this run
 	}

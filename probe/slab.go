@@ -28,26 +28,29 @@ const slabMax = 1 << 16
 // silent peaked at 466 MB.)
 type probeSlab struct {
 	s    []probeState
+	res  []resultSpace // one per state: where its Result is made
 	next int
 }
 
-// newSlab returns n probe states (at most slabMax), their memory faulted
-// in by two goroutines: about 10,000 page faults for a full slab.
-func newSlab(n int) []probeState {
-	s := make([]probeState, min(n, slabMax))
-	half := len(s) / 2
+// newSlab returns a slab of n probe states (at most slabMax) and room for
+// their results, the memory faulted in by two goroutines.
+func newSlab(n int) probeSlab {
+	n = min(n, slabMax)
+	sl := probeSlab{s: make([]probeState, n), res: make([]resultSpace, n)}
 	var wg sync.WaitGroup
-	for _, part := range [][]probeState{s[:half], s[half:]} {
+	for _, part := range [][2]int{{0, n / 2}, {n / 2, n}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range part {
-				part[i].e.hidx = -1 // touches every page
+			for i := part[0]; i < part[1]; i++ {
+				sl.s[i].e.hidx = -1 // touches every page
+				sl.res[i].res.Index = -1
+				sl.res[i].events[2].Seq = 0
 			}
 		}()
 	}
 	wg.Wait()
-	return s
+	return sl
 }
 
 // start makes st, zero but for hidx -1, a probe of key: its entry keyed,
@@ -68,7 +71,8 @@ func (sl *probeSlab) take(prof *Profile, key tuple, iss uint32) *entry {
 		return &st.e
 	}
 	st := &sl.s[sl.next]
-	sl.next++
 	st.start(prof, key, iss)
+	st.m.spare = &sl.res[sl.next]
+	sl.next++
 	return &st.e
 }

@@ -3,7 +3,10 @@ package probe
 import (
 	"net/netip"
 	"testing"
+	"time"
 	"unsafe"
+
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 func TestSlabTake(t *testing.T) {
@@ -11,7 +14,7 @@ func TestSlabTake(t *testing.T) {
 	remote := netip.MustParseAddrPort("198.18.2.2:80")
 	prof := Classic()
 	for _, n := range []int{0, 1, 3} {
-		sl := probeSlab{s: newSlab(n)}
+		sl := newSlab(n)
 		seen := map[*entry]bool{}
 		for i := 0; i < n+2; i++ { // two past the slab: allocated one by one
 			e := sl.take(&prof, tuple{local: local.Addr(), remote: remote.Addr(), lport: local.Port(), rport: remote.Port()}, uint32(i))
@@ -31,7 +34,7 @@ func TestSlabTake(t *testing.T) {
 			}
 		}
 	}
-	if got := len(newSlab(slabMax + 10)); got != slabMax {
+	if got := len(newSlab(slabMax + 10).s); got != slabMax {
 		t.Errorf("newSlab(slabMax+10) has %d states, want %d", got, slabMax)
 	}
 }
@@ -77,5 +80,46 @@ func TestDemuxKey(t *testing.T) {
 	}
 	if n := unsafe.Sizeof(demuxKey{}); n != 38 {
 		t.Errorf("demuxKey is %d bytes, want 38 (no padding)", n)
+	}
+}
+
+// TestSlabResultSpace: a Run's probe is decided into the room its slab
+// made for its result, when the result fits there, and into memory of its
+// own when it does not (more SYNs than the room holds).
+func TestSlabResultSpace(t *testing.T) {
+	prof := Classic()
+	sl := newSlab(2)
+	key := tuple{local: netip.MustParseAddr("198.18.1.2"), remote: netip.MustParseAddr("198.18.2.2"), lport: 40000, rport: 80}
+	start := time.Unix(1000, 0)
+	rst := func(m *Machine, at time.Time) *Result {
+		seg := wire.Segment{Flags: wire.RST | wire.ACK, Ack: m.ISS() + 1}
+		if out := m.HandleTCP(TCPInfo{Seg: &seg, From: key.remote, ChecksumOK: true}, at); !out.Done {
+			t.Fatalf("RST+ACK did not decide the probe: %+v", out)
+		}
+		return m.Result()
+	}
+
+	e := sl.take(&prof, key, 1)
+	e.m.Start(start)
+	r := rst(e.m, start.Add(time.Millisecond))
+	if r != &sl.res[0].res || &r.Events[0] != &sl.res[0].events[0] || &r.Attempts[0] != &sl.res[0].attempts[0] {
+		t.Errorf("a one-SYN refusal was not made in its slab room")
+	}
+	if r.Outcome != Refused || len(r.Events) != 2 || len(r.Attempts) != 1 || r.RTT != time.Millisecond {
+		t.Errorf("result %+v", r)
+	}
+
+	key.rport = 81
+	e = sl.take(&prof, key, 2)
+	e.m.Start(start)
+	e.m.Tick(start.Add(6 * time.Second))
+	e.m.Tick(start.Add(30 * time.Second))
+	r = rst(e.m, start.Add(31*time.Second))
+	if r != &sl.res[1].res {
+		t.Errorf("the result was not made in its slab room")
+	}
+	if len(r.Events) != 4 || len(r.Attempts) != 3 || &r.Events[0] == &sl.res[1].events[0] || r.AnsweredAttempt != 3 {
+		t.Errorf("three SYNs and an answer: events %d, attempts %d, answered %d; in the room's events %v",
+			len(r.Events), len(r.Attempts), r.AnsweredAttempt, &r.Events[0] == &sl.res[1].events[0])
 	}
 }

@@ -18,8 +18,9 @@ import (
 
 // probeHeapBound is the most heap one probe keeps to the end of a run
 // with streamed output: its entry and state machine (about 360 bytes,
-// probe's BenchmarkInFlightMemory) and the result made when it is decided
-// (about 860 bytes for a refused port), with room to spare.
+// probe's BenchmarkInFlightMemory/stream) and its result
+// (about 860 bytes for a refused port; BenchmarkInFlightMemory/run
+// counts both, 1.2 KiB), with room to spare.
 const probeHeapBound = 2 << 10
 
 // unplanned withdraws the bound given to Env.Planned: the run fell back to
