@@ -204,14 +204,3 @@ func OutcomeOf(errno syscall.Errno) Outcome {
 	}
 	return Unreachable
 }
-
-// countUnlisted counts one event not listed in Events.
-func (r *Result) countUnlisted(why string) {
-	for i := range r.IgnoredUnlisted {
-		if r.IgnoredUnlisted[i].Why == why {
-			r.IgnoredUnlisted[i].Count++
-			return
-		}
-	}
-	r.IgnoredUnlisted = append(r.IgnoredUnlisted, IgnoredCount{Why: why, Count: 1})
-}

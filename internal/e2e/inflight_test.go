@@ -1,15 +1,11 @@
 package e2e
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"net/netip"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tcpprobe/tcpprobe/internal/lab"
 	"github.com/tcpprobe/tcpprobe/internal/labtest"
@@ -73,37 +69,15 @@ func TestMemoryPerProbeInFlight(t *testing.T) {
 // --concurrency c and returns its peak RSS in bytes.
 func streamPeakRSS(t *testing.T, l *lab.Lab, file string, n, c int) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := l.Command(ctx, l.Client, bin, "--ndjson", "--timeout", "500ms", "--concurrency", strconv.Itoa(c), "-f", file)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	peakRSS := watchPeakRSS(cmd.Process.Pid)
 	results, timeouts := 0, 0
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
+	rss := runWatched(t, l, func(line string) {
 		results++
-		if strings.Contains(sc.Text(), `"outcome":"timeout"`) {
+		if strings.Contains(line, `"outcome":"timeout"`) {
 			timeouts++
 		}
-	}
-	rss := int64(peakRSS()) // read before Wait reaps the process
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
-		t.Fatalf("tcpprobe: %v\nstderr: %s", err, stderr.String())
-	}
+	}, "--ndjson", "--timeout", "500ms", "--concurrency", strconv.Itoa(c), "-f", file)
 	if results != n || timeouts != n {
-		t.Fatalf("--concurrency %d: %d results, %d timeouts; want %d of each\nstderr: %s", c, results, timeouts, n, stderr.String())
-	}
-	if rss == 0 {
-		t.Fatalf("could not read tcpprobe's peak RSS from /proc")
+		t.Fatalf("--concurrency %d: %d results, %d timeouts; want %d of each", c, results, timeouts, n)
 	}
 	return rss
 }

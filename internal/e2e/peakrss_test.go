@@ -2,12 +2,17 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/tcpprobe/tcpprobe/internal/lab"
 )
 
 // watchPeakRSS follows process pid's peak resident set (VmHWM: the high
@@ -48,6 +53,41 @@ func watchPeakRSS(pid int) (stop func() uint64) {
 		defer mu.Unlock()
 		return peak
 	}
+}
+
+// runWatched runs tcpprobe with args in l's client namespace (bounded
+// by a minute), calls each with every line it prints and returns its
+// peak RSS in bytes; it fails the test unless tcpprobe exits 0 or 1 (a
+// port not open) and its peak RSS could be read.
+func runWatched(t *testing.T, l *lab.Lab, each func(line string), args ...string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := l.Command(ctx, l.Client, bin, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	peakRSS := watchPeakRSS(cmd.Process.Pid)
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		each(sc.Text())
+	}
+	rss := int64(peakRSS()) // read before Wait reaps the process
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
+		t.Fatalf("tcpprobe %v: %v\nstderr: %s", args, err, stderr.String())
+	}
+	if rss == 0 {
+		t.Fatalf("could not read tcpprobe's peak RSS from /proc")
+	}
+	return rss
 }
 
 // vmHWM reads the VmHWM line of a /proc/PID/status file, in bytes.

@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -241,40 +238,18 @@ func TestTargetsStreamed(t *testing.T) {
 	}
 	writeFile(t, name, b.String())
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := l.Command(ctx, l.Client, bin, "--ndjson", "--timeout", "1s", "-f", name)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	peakRSS := watchPeakRSS(cmd.Process.Pid)
 	results, refused := 0, 0
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
+	rss := runWatched(t, l, func(line string) {
 		results++
-		if strings.Contains(sc.Text(), `"outcome":"refused"`) {
+		if strings.Contains(line, `"outcome":"refused"`) {
 			refused++
 		}
-	}
-	rss := peakRSS() >> 10 // KiB; read before Wait reaps the process
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
-		t.Fatalf("tcpprobe: %v\nstderr: %s", err, stderr.String())
-	}
+	}, "--ndjson", "--timeout", "1s", "-f", name) >> 10 // KiB
 	if results != n || refused != n {
-		t.Errorf("%d results, %d refused; want %d of each\nstderr: %s", results, refused, n, stderr.String())
+		t.Errorf("%d results, %d refused; want %d of each", results, refused, n)
 	}
 	t.Logf("%d targets: peak RSS %d MiB", n, rss>>10)
-	if rss == 0 {
-		t.Errorf("could not read tcpprobe's peak RSS from /proc")
-	} else if rss > 200<<10 {
+	if rss > 200<<10 {
 		t.Errorf("peak RSS %d MiB for %d streamed targets, want under 200 MiB", rss>>10, n)
 	}
 }
