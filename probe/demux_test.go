@@ -73,3 +73,45 @@ func TestDemuxTableIsNotFooledByV6Twin(t *testing.T) {
 		t.Error("the IPv4 probe is not found")
 	}
 }
+
+// BenchmarkDemux is the demultiplexer of a 65,535-port sweep: a lookup
+// that finds its probe (a reply), one that finds none (a stray packet),
+// and a probe put in and taken out again (a streamed run's turnover).
+func BenchmarkDemux(b *testing.B) {
+	const n = 65535
+	local, remote := netip.MustParseAddr("198.18.1.2"), netip.MustParseAddr("198.18.2.2")
+	tab := newDemuxTable(n)
+	keys := make([]demuxKey, n)
+	for i := range keys {
+		e := &entry{key: tuple{local: local, remote: remote, lport: 40000, rport: uint16(i + 1)}}
+		tab.put(e)
+		keys[i] = e.key.demux()
+	}
+	b.Run("hit", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if tab.get(keys[i%n]) == nil {
+				b.Fatal("miss")
+			}
+		}
+	})
+	b.Run("miss", func(b *testing.B) {
+		k := keys[0]
+		k.lport = 40001
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			k.rport = uint16(i)
+			if tab.get(k) != nil {
+				b.Fatal("hit")
+			}
+		}
+	})
+	b.Run("put-remove", func(b *testing.B) {
+		e := &entry{key: tuple{local: local, remote: remote, lport: 40001, rport: 80}}
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			tab.put(e)
+			tab.remove(e)
+		}
+	})
+}
