@@ -11,6 +11,7 @@ import (
 
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/probe/probetest"
+	"github.com/tcpprobe/tcpprobe/wire"
 )
 
 // streamOf returns a source yielding ts in order, and how many it yielded.
@@ -245,4 +246,39 @@ func TestRunStreamLetsGo(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestRunStreamSlowReader: a stream whose reader takes its time is
+// launched no faster than it reads: probes launched and not yet read
+// never exceed the window (a result not yet read counts against it, so
+// results do not pile up in memory ahead of a slow reader).
+func TestRunStreamSlowReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := probetest.New()
+		const window = 100
+		pr, err := probe.New(probe.Config{Profile: short(t), Network: fake, Concurrency: window, Rate: 1e6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		ts := fleetTargets(2000, 0, probetest.PortClosed, 0)
+		next, _ := streamOf(ts)
+		read, most := 0, 0
+		if err := pr.RunStream(context.Background(), next, func(*probe.Result) {
+			syns := 0
+			for _, s := range fake.Sent() {
+				if s.Seg.Flags&wire.SYN != 0 {
+					syns++
+				}
+			}
+			most = max(most, syns-read)
+			time.Sleep(time.Millisecond) // a slow reader
+			read++
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if read != len(ts) || most > window {
+			t.Errorf("%d results of %d; at most %d probes launched ahead of the reader, want at most the window, %d", read, len(ts), most, window)
+		}
+	})
 }
