@@ -36,14 +36,21 @@ func (t *tuple) is(k *demuxKey) bool {
 		t.local.As16() == k.local && t.local.Is6() == (k.v6 == 1)
 }
 
-// demuxTable finds a probe by its 4-tuple: an open-addressed table of
-// entry pointers (linear probing, at most half full), 16 to 32 bytes a
-// probe where a map of demuxKey takes about 80. The key is the entry's
-// own; each lookup compares it there, in memory it is about to use.
+// demuxTable finds a probe by its 4-tuple: an open-addressed table
+// (linear probing, at most half full) of entry pointers, each beside the
+// hash of its key, 32 to 64 bytes a probe where a map of demuxKey takes
+// about 80. The key is the entry's own: a lookup reads an entry only when
+// the hashes match, which is, but for one in 2^64, the entry it wants.
 type demuxTable struct {
-	slots []*entry // a power of two long, or empty
+	slots []demuxSlot // a power of two long, or empty
 	n     int
 	seed  maphash.Seed
+}
+
+// demuxSlot is one place of the table: empty when e is nil.
+type demuxSlot struct {
+	e *entry
+	h uint64 // the hash of e's key
 }
 
 // minDemuxSlots is the smallest table made.
@@ -55,12 +62,10 @@ func newDemuxTable(n int) demuxTable {
 	for size < 2*n {
 		size *= 2
 	}
-	return demuxTable{slots: make([]*entry, size), seed: maphash.MakeSeed()}
+	return demuxTable{slots: make([]demuxSlot, size), seed: maphash.MakeSeed()}
 }
 
-func (t *demuxTable) home(k *demuxKey) int {
-	return int(maphash.Comparable(t.seed, *k)) & (len(t.slots) - 1)
-}
+func (t *demuxTable) hash(k *demuxKey) uint64 { return maphash.Comparable(t.seed, *k) }
 
 // len returns how many probes t holds.
 func (t *demuxTable) len() int { return t.n }
@@ -70,11 +75,12 @@ func (t *demuxTable) get(k demuxKey) *entry {
 	if t.n == 0 {
 		return nil
 	}
-	mask := len(t.slots) - 1
-	for i := t.home(&k); ; i = (i + 1) & mask {
-		e := t.slots[i]
-		if e == nil || e.key.is(&k) {
-			return e
+	h := t.hash(&k)
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.e == nil || s.h == h && s.e.key.is(&k) {
+			return s.e
 		}
 	}
 }
@@ -85,15 +91,21 @@ func (t *demuxTable) put(e *entry) {
 		t.grow()
 	}
 	k := e.key.demux()
-	mask := len(t.slots) - 1
-	for i := t.home(&k); ; i = (i + 1) & mask {
-		switch o := t.slots[i]; {
-		case o == nil:
-			t.slots[i] = e
+	t.insert(e, t.hash(&k), &k)
+}
+
+// insert puts e, whose key k hashes to h, in its place; t has room.
+func (t *demuxTable) insert(e *entry, h uint64, k *demuxKey) {
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		switch {
+		case s.e == nil:
+			*s = demuxSlot{e, h}
 			t.n++
 			return
-		case o.key.is(&k):
-			t.slots[i] = e
+		case s.h == h && s.e.key.is(k):
+			s.e = e
 			return
 		}
 	}
@@ -105,23 +117,22 @@ func (t *demuxTable) remove(e *entry) {
 		return
 	}
 	k := e.key.demux()
-	mask := len(t.slots) - 1
-	i := t.home(&k)
-	for ; t.slots[i] != e; i = (i + 1) & mask {
-		if t.slots[i] == nil {
+	mask := uint64(len(t.slots) - 1)
+	i := t.hash(&k) & mask
+	for ; t.slots[i].e != e; i = (i + 1) & mask {
+		if t.slots[i].e == nil {
 			return
 		}
 	}
 	// Backward-shift deletion: move up each later entry of the cluster
 	// whose home is not between the hole and it.
-	for j := (i + 1) & mask; t.slots[j] != nil; j = (j + 1) & mask {
-		jk := t.slots[j].key.demux()
-		if h := t.home(&jk); (j-h)&mask >= (j-i)&mask {
+	for j := (i + 1) & mask; t.slots[j].e != nil; j = (j + 1) & mask {
+		if home := t.slots[j].h & mask; (j-home)&mask >= (j-i)&mask {
 			t.slots[i] = t.slots[j]
 			i = j
 		}
 	}
-	t.slots[i] = nil
+	t.slots[i] = demuxSlot{}
 	t.n--
 }
 
@@ -130,10 +141,17 @@ func (t *demuxTable) grow() {
 	if t.seed == (maphash.Seed{}) {
 		t.seed = maphash.MakeSeed()
 	}
-	t.slots, t.n = make([]*entry, max(minDemuxSlots, 2*len(old))), 0
-	for _, e := range old {
-		if e != nil {
-			t.put(e)
+	t.slots, t.n = make([]demuxSlot, max(minDemuxSlots, 2*len(old))), 0
+	mask := uint64(len(t.slots) - 1)
+	for _, s := range old {
+		if s.e == nil {
+			continue
 		}
+		i := s.h & mask
+		for t.slots[i].e != nil {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+		t.n++
 	}
 }
