@@ -26,21 +26,7 @@ var (
 // port 80 of each address in open. Everything is removed with the lab.
 func addFleet(t *testing.T, l *lab.Lab, open []netip.Addr) {
 	t.Helper()
-	for _, c := range []struct {
-		ns   string
-		args []string
-	}{
-		{l.Server, []string{"ip", "route", "add", "local", fleetV4.String(), "dev", "lo"}},
-		{l.Server, []string{"ip", "-6", "route", "add", "local", fleetV6.String(), "dev", "lo"}},
-		{l.Router, []string{"ip", "route", "add", fleetV4.String(), "via", lab.ServerV4.String()}},
-		{l.Router, []string{"ip", "-6", "route", "add", fleetV6.String(), "via", lab.ServerV6.String()}},
-		{l.Client, []string{"ip", "route", "add", fleetV4.String(), "via", lab.RouterV4C.String()}},
-		{l.Client, []string{"ip", "-6", "route", "add", fleetV6.String(), "via", lab.RouterV6C.String()}},
-	} {
-		if out, err := l.Exec(c.ns, c.args...); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(c.args, " "), err, out)
-		}
-	}
+	serverOwns(t, l, fleetV4, fleetV6)
 	// Listeners on single addresses of the prefixes: IP_FREEBIND lets a
 	// socket bind an address only a local route covers (IPv6 would
 	// otherwise want it on an interface).
@@ -103,6 +89,33 @@ func routerLinkLocal(l *lab.Lab) (netip.Addr, error) {
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("no link-local address on the router's %s: %q", lab.RouterIfC, out)
+}
+
+// serverOwns makes every address of prefixes the server's own (a local
+// route on its loopback, so its kernel answers each SYN) and routes them
+// to it from the client through the router. Everything is removed with the
+// lab.
+func serverOwns(t *testing.T, l *lab.Lab, prefixes ...netip.Prefix) {
+	t.Helper()
+	for _, p := range prefixes {
+		ip, server, router := []string{"ip"}, lab.ServerV4, lab.RouterV4C
+		if p.Addr().Is6() {
+			ip, server, router = []string{"ip", "-6"}, lab.ServerV6, lab.RouterV6C
+		}
+		for _, c := range []struct {
+			ns   string
+			args []string
+		}{
+			{l.Server, []string{"route", "add", "local", p.String(), "dev", "lo"}},
+			{l.Router, []string{"route", "add", p.String(), "via", server.String()}},
+			{l.Client, []string{"route", "add", p.String(), "via", router.String()}},
+		} {
+			args := append(append([]string(nil), ip...), c.args...)
+			if out, err := l.Exec(c.ns, args...); err != nil {
+				t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		}
+	}
 }
 
 func writeFile(t *testing.T, name, text string) {

@@ -27,10 +27,8 @@ const (
 func TestMemoryPerProbeInFlight(t *testing.T) {
 	l := labtest.New(t)
 	wide := netip.MustParsePrefix("198.19.0.0/16")
+	serverOwns(t, l, wide)
 	for _, c := range [][]string{
-		{l.Server, "ip", "route", "add", "local", wide.String(), "dev", "lo"},
-		{l.Router, "ip", "route", "add", wide.String(), "via", lab.ServerV4.String()},
-		{l.Client, "ip", "route", "add", wide.String(), "via", lab.RouterV4C.String()},
 		{l.Server, "nft", "add", "table", "inet", "tpm"},
 		{l.Server, "nft", "add chain inet tpm in { type filter hook input priority 0; policy accept; }"},
 		{l.Server, "nft", "add rule inet tpm in tcp dport { 9, 10 } drop"},

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcpprobe/tcpprobe/internal/lab"
 	"github.com/tcpprobe/tcpprobe/internal/labtest"
 )
 
@@ -24,16 +23,11 @@ func TestStreamedFleet(t *testing.T) {
 	l := labtest.New(t)
 	fleet := netip.MustParsePrefix("198.19.0.0/16")
 	extra := netip.MustParseAddr("198.18.41.1")
+	serverOwns(t, l, fleet, netip.PrefixFrom(extra, 32))
 	for _, c := range []struct {
 		ns   string
 		args []string
 	}{
-		{l.Server, []string{"ip", "route", "add", "local", fleet.String(), "dev", "lo"}},
-		{l.Server, []string{"ip", "route", "add", "local", extra.String() + "/32", "dev", "lo"}},
-		{l.Router, []string{"ip", "route", "add", fleet.String(), "via", lab.ServerV4.String()}},
-		{l.Router, []string{"ip", "route", "add", extra.String() + "/32", "via", lab.ServerV4.String()}},
-		{l.Client, []string{"ip", "route", "add", fleet.String(), "via", lab.RouterV4C.String()}},
-		{l.Client, []string{"ip", "route", "add", extra.String() + "/32", "via", lab.RouterV4C.String()}},
 		{l.Router, []string{"nft", "add", "table", "inet", "tpstream"}},
 		{l.Router, []string{"nft", "add", "chain", "inet", "tpstream", "drop7", "{ type filter hook forward priority -10; }"}},
 		{l.Router, []string{"nft", "add", "rule", "inet", "tpstream", "drop7", "ip", "daddr", "&", "0.0.0.255", "==", "0.0.0.7", "tcp", "dport", "81", "drop"}},

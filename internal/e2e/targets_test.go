@@ -218,15 +218,7 @@ func TestTargetsSyntax(t *testing.T) {
 func TestTargetsStreamed(t *testing.T) {
 	l := labtest.New(t)
 	wide := netip.MustParsePrefix("198.18.64.0/18")
-	for _, c := range [][]string{
-		{l.Server, "ip", "route", "add", "local", wide.String(), "dev", "lo"},
-		{l.Router, "ip", "route", "add", wide.String(), "via", lab.ServerV4.String()},
-		{l.Client, "ip", "route", "add", wide.String(), "via", lab.RouterV4C.String()},
-	} {
-		if out, err := l.Exec(c[0], c[1:]...); err != nil {
-			t.Fatalf("%v: %v\n%s", c[1:], err, out)
-		}
-	}
+	serverOwns(t, l, wide)
 	name := t.TempDir() + "/targets.txt"
 	var b strings.Builder
 	n := 0
