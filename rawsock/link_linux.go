@@ -125,16 +125,26 @@ func Open(ifi *net.Interface, cfg LinkConfig) (*Link, error) {
 		l.ether = true
 		copy(l.src[:], ifi.HardwareAddr)
 	}
-	if err := l.setup(cfg); err != nil {
-		conn.Close()
-		return nil, err
-	}
 	sockType := unix.SOCK_RAW
 	if typ == packet.Datagram {
 		sockType = unix.SOCK_DGRAM
 	}
-	if l.tx, err = openTxStamper(ifi.Name, sockType); err != nil {
-		l.Close()
+	if l.tx, err = openTxStamper(ifi, sockType, !cfg.SocketQueue); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	// A ring link's transmit tap has a ring too: it is set up beside the
+	// receive ring, so the two setups' RCU grace periods overlap.
+	tapped := make(chan struct{})
+	go func() {
+		defer close(tapped)
+		l.tx.setupTap(ifi, hdrLen)
+	}()
+	err = l.setup(cfg)
+	<-tapped
+	if err != nil {
+		_ = l.tx.close()
+		conn.Close()
 		return nil, err
 	}
 	n := 2 * runtime.GOMAXPROCS(0)

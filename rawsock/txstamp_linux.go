@@ -15,7 +15,9 @@ import (
 
 // Stamped writes go through a second packet socket of the link, the tx
 // socket, which only sends: protocol 0, so the kernel hands it no frame.
-// SO_TIMESTAMPING with SOF_TIMESTAMPING_TX_SOFTWARE on it makes the driver
+// On a ring link a transmit tap (txtap_linux.go) gives each frame's send
+// time. Otherwise SO_TIMESTAMPING with SOF_TIMESTAMPING_TX_SOFTWARE on the
+// tx socket makes the driver
 // stamp each frame as it takes it (skb_tx_timestamp in ndo_start_xmit:
 // veth, loopback, tun and most NICs call it), right after the taps that
 // tcpdump reads have seen it (dev_queue_xmit_nit), and queue the stamp on
@@ -86,6 +88,10 @@ type txStamper struct {
 
 	free chan *txWriter // idle single-frame writers
 
+	// tap, when not nil, is where send times come from instead of the
+	// error queue.
+	tap *txTap
+
 	mu sync.Mutex
 	// Following fields protected by mu.
 	pend map[uint64]int64 // frame key → stamp (Unix ns), drained and not yet claimed
@@ -115,15 +121,19 @@ func (w *txWriter) write(fd uintptr) bool {
 }
 
 // openTxStamper opens the link's tx socket, of the link socket's type
-// (SOCK_RAW or SOCK_DGRAM), with transmit timestamps on. A kernel that
-// refuses SO_TIMESTAMPING leaves a tx socket whose writes take the time
-// the send call returned.
-func openTxStamper(ifname string, typ int) (*txStamper, error) {
+// (SOCK_RAW or SOCK_DGRAM), with transmit timestamps on the error queue,
+// and with tap the socket of a transmit tap that, once setupTap has made it
+// work, replaces them. A kernel that refuses SO_TIMESTAMPING leaves a tx
+// socket whose writes take the time the send call returned.
+func openTxStamper(ifi *net.Interface, typ int, tap bool) (*txStamper, error) {
 	fd, err := unix.Socket(unix.AF_PACKET, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("rawsock: open transmit socket for %s: %w", ifname, err)
+		return nil, fmt.Errorf("rawsock: open transmit socket for %s: %w", ifi.Name, err)
 	}
 	t := &txStamper{fd: fd, seed: maphash.MakeSeed(), pend: make(map[uint64]int64, 256), free: make(chan *txWriter, 16)}
+	if tap {
+		t.tap, _ = newTxTap(ifi, typ) // without one: the error queue
+	}
 	// The error queue is charged to the receive buffer; it stays short
 	// because every stamped write drains it.
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
@@ -142,13 +152,37 @@ func openTxStamper(ifname string, typ int) (*txStamper, error) {
 	return t, nil
 }
 
-// close closes the tx socket; a nil txStamper (Open failed before it) is
-// nothing to close.
+// setupTap makes the transmit tap work, for a link header of hdrLen bytes,
+// and turns the error queue's stamps off; a tap that fails is closed, and
+// the error queue stays. It may run on any thread, and must return before
+// the first stamped write.
+func (t *txStamper) setupTap(ifi *net.Interface, hdrLen int) {
+	if t.tap == nil {
+		return
+	}
+	if t.tap.setup(ifi, hdrLen) != nil {
+		_ = t.tap.close()
+		t.tap = nil
+		return
+	}
+	_ = unix.SetsockoptInt(t.fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, 0)
+	t.state.Store(txUnknown)
+}
+
+// close closes the tx socket and the tap; a nil txStamper (Open failed
+// before it) is nothing to close. Each close waits for RCU grace periods:
+// the two overlap.
 func (t *txStamper) close() error {
 	if t == nil {
 		return nil
 	}
-	return unix.Close(t.fd)
+	if t.tap == nil {
+		return unix.Close(t.fd)
+	}
+	done := make(chan error, 1)
+	go func() { done <- t.tap.close() }()
+	err := unix.Close(t.fd)
+	return errors.Join(err, <-done)
 }
 
 // writeRaw calls write(fd) until it reports done, waiting with poll(2)
@@ -167,9 +201,12 @@ func (t *txStamper) key(frame []byte) uint64 {
 	return maphash.Bytes(t.seed, frame[:min(len(frame), txKeyLen)])
 }
 
-// drainLocked moves every stamp in the error queue into pend; t.mu is held.
-// It returns how many it moved.
+// drainLocked moves every stamp in the tap's ring or the error queue into
+// pend; t.mu is held. It returns how many it moved.
 func (t *txStamper) drainLocked() int {
+	if t.tap != nil {
+		return t.drainTapLocked()
+	}
 	moved := 0
 	for {
 		for i := range t.rx.msgs {
@@ -198,15 +235,42 @@ func (t *txStamper) drainLocked() int {
 			break
 		}
 	}
-	if len(t.pend) > txPendMax {
-		old := time.Now().Add(-txPendAge).UnixNano()
-		for k, ns := range t.pend {
-			if ns < old {
-				delete(t.pend, k)
-			}
+	t.prunePendLocked()
+	return moved
+}
+
+// drainTapLocked moves the times of every frame in the tap's ring into
+// pend; t.mu is held.
+func (t *txStamper) drainTapLocked() int {
+	moved := 0
+	for {
+		frame, ns, ok := t.tap.next()
+		if !ok {
+			break
+		}
+		if ns != 0 && frame != nil {
+			t.pend[t.key(frame)] = ns
+			moved++
+		}
+		t.tap.release()
+	}
+	t.prunePendLocked()
+	return moved
+}
+
+// prunePendLocked drops stamps nobody claimed for txPendAge once pend
+// holds more than txPendMax (frames of other programs on a tap, writes
+// that gave up waiting); t.mu is held.
+func (t *txStamper) prunePendLocked() {
+	if len(t.pend) <= txPendMax {
+		return
+	}
+	old := time.Now().Add(-txPendAge).UnixNano()
+	for k, ns := range t.pend {
+		if ns < old {
+			delete(t.pend, k)
 		}
 	}
-	return moved
 }
 
 // parseTxStamp reads the software transmit time (SCM_TIMESTAMPING ts[0])
@@ -263,9 +327,13 @@ func (t *txStamper) claim(frames [][]byte, keys []uint64, times []time.Time, aft
 		if missing == 0 || !time.Now().Before(deadline) {
 			break
 		}
-		// Wait for the error queue (POLLERR), a millisecond at most per
-		// round: another caller's drain may have moved our stamp.
+		// Wait for the tap's ring (POLLIN) or the error queue (POLLERR),
+		// a millisecond at most per round: another caller's drain may
+		// have moved our stamp.
 		fds := [1]unix.PollFd{{Fd: int32(t.fd)}}
+		if t.tap != nil {
+			fds[0] = unix.PollFd{Fd: int32(t.tap.fd), Events: unix.POLLIN}
+		}
 		_, _ = unix.Poll(fds[:], 1)
 	}
 	got := len(frames) - missing

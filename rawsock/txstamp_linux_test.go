@@ -138,10 +138,33 @@ const txRounds = 3
 // txEarly), and in one of txRounds rounds the stamped frames' median must
 // be within txMedian and three quarters of them within txTolerance; the
 // numbers of both methods are logged (they chose the method).
+//
+// It runs on both kinds of link: one reading the socket queue, whose stamps
+// come from the error queue (the driver's), and a ring link, whose stamps
+// come from its transmit tap (the taps' own time, tcpdump's).
 func TestTxStampsAgainstTcpdump(t *testing.T) {
-	n := newTestNet(t)
-	listen(t, n, true, addrB4, 80)
-	l := openLink(t, n, "a0", LinkConfig{Addrs: []netip.Addr{addrA4}, SocketQueue: true})
+	for _, tc := range []struct {
+		name string
+		cfg  LinkConfig
+		tap  bool
+	}{
+		{"error-queue", LinkConfig{Addrs: []netip.Addr{addrA4}, SocketQueue: true}, false},
+		{"tap", LinkConfig{Addrs: []netip.Addr{addrA4}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newTestNet(t)
+			listen(t, n, true, addrB4, 80)
+			l := openLink(t, n, "a0", tc.cfg)
+			if got := l.tx.tap != nil; got != tc.tap {
+				t.Fatalf("link with %+v has a transmit tap: %v, want %v", tc.cfg, got, tc.tap)
+			}
+			txStampsAgainstTcpdump(t, n, l)
+		})
+	}
+}
+
+// txStampsAgainstTcpdump is TestTxStampsAgainstTcpdump on link l.
+func txStampsAgainstTcpdump(t *testing.T, n *testNet, l *Link) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -303,10 +326,19 @@ func TestTxStampsConcurrent(t *testing.T) {
 	c.waitSynAck(t, addrA4, 39999, 5, nil)
 }
 
-// TestWriteIPStampedAllocs: stamped writes do not allocate once warm.
+// TestWriteIPStampedAllocs: stamped writes do not allocate once warm, on a
+// link stamping from the error queue and on one with a transmit tap.
 func TestWriteIPStampedAllocs(t *testing.T) {
+	for _, queue := range []bool{true, false} {
+		t.Run(fmt.Sprintf("socket-queue=%v", queue), func(t *testing.T) {
+			writeIPStampedAllocs(t, LinkConfig{Addrs: []netip.Addr{lo4}, SocketQueue: queue})
+		})
+	}
+}
+
+func writeIPStampedAllocs(t *testing.T, cfg LinkConfig) {
 	n := newTestNet(t)
-	l := openLink(t, n, "lo", LinkConfig{Addrs: []netip.Addr{lo4}, SocketQueue: true})
+	l := openLink(t, n, "lo", cfg)
 	pkt := synPacket(lo4, lo4, 20200, 9, 7)
 	if a := testing.AllocsPerRun(200, func() {
 		if _, err := l.WriteIPStamped(pkt, nil); err != nil {

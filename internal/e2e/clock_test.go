@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -296,4 +298,95 @@ func TestClockFirstSYNDropped(t *testing.T) {
 	if d := durMs(*r.ConnectMs) - wireConnect; d.Abs() > rttTolerance(wireConnect)+time.Microsecond {
 		t.Errorf("connect_ms %.3f, the wire's first SYN → SYN-ACK %v: off by %v", *r.ConnectMs, wireConnect, d)
 	}
+}
+
+// TestClockSweep: a round of 1,102 probes (the open port and ports
+// 1000–2100, closed), big enough for a ring link, whose send times come
+// from its transmit tap; the other clock tests' single probes read the
+// socket queue, and theirs come from the error queue. Each SYN's attempt
+// time within 50 µs of its frame (frames leave a sendmmsg batch up to
+// milliseconds apart on veth), the open port's clocks as in
+// TestClockAccuracy. Not parallel (see TestClockAccuracy).
+func TestClockSweep(t *testing.T) {
+	l := labtest.New(t)
+	// tcpprobe reads its targets after dropping privilege.
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	targets := filepath.Join(dir, "targets")
+	list := fmt.Sprintf("%s\n%s 1000-2100 expect=closed\n", netip.AddrPortFrom(lab.ServerV4, lab.PortOpen), lab.ServerV4)
+	if err := os.WriteFile(targets, []byte(list), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	measureClocks(t, func() []string {
+		res, fs := clockRunCapturedUntil(t, l, "tcp", 3, 500*time.Millisecond, sweepOnWire,
+			"--schedule", "0,1s/3s", "-f", targets)
+		var open, closed []clockResult
+		for _, r := range res {
+			if strings.HasSuffix(r.Target, fmt.Sprintf(":%d", lab.PortOpen)) {
+				open = append(open, r)
+			} else {
+				closed = append(closed, r)
+			}
+		}
+		if len(open) == 0 || len(closed) < 1000 {
+			return []string{fmt.Sprintf("%d open and %d closed results began after the capture, want a round's", len(open), len(closed))}
+		}
+		late, sent, rtt := checkClocks(t, open, fs)
+		syns := checkSYNClocks(t, closed, fs, &late)
+		systematic(t, slices.Concat(sent, syns), rtt)
+		t.Logf("open: sent events vs frames: %s; rtt_ms vs wire: %s; closed: attempts vs SYNs: %s", summary(sent), summary(rtt), summary(syns))
+		return late
+	})
+}
+
+// sweepOnWire reports whether fs hold every SYN of res, and the open
+// results' SYN-ACK and RSTs.
+func sweepOnWire(res []clockResult) func([]wireFrame) bool {
+	return func(fs []wireFrame) bool {
+		type key struct {
+			sport uint16
+			seq   uint32
+		}
+		syns := map[key]int{}
+		for _, f := range fs {
+			if f.Flags == flSYN {
+				syns[key{f.SrcPort, f.Seq}]++
+			}
+		}
+		for _, r := range res {
+			if syns[key{r.SourcePort, r.ISS}] < len(r.Attempts) {
+				return false
+			}
+			if r.Outcome == "open" && !onWire([]clockResult{r})(fs) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// checkSYNClocks compares each attempt of res with its SYN on the wire; a
+// time off by more than clockTolerance goes to late. It returns the errors.
+func checkSYNClocks(t *testing.T, res []clockResult, fs []wireFrame, late *[]string) []time.Duration {
+	t.Helper()
+	var errs []time.Duration
+	for _, r := range res {
+		w := probeOnWire(fs, r.SourcePort, r.ISS)
+		if len(r.Attempts) != len(w.syns) {
+			t.Errorf("%s port %d: %d attempts, %d SYNs on the wire", r.Target, r.SourcePort, len(r.Attempts), len(w.syns))
+			continue
+		}
+		for i, a := range r.Attempts {
+			d, ok := near(a.Time, w.syns[i], clockTolerance)
+			errs = append(errs, d)
+			if !ok {
+				*late = append(*late, fmt.Sprintf("%s port %d: attempt %d at %v, its SYN left at %v: off by %v", r.Target, r.SourcePort, i+1, a.Time, w.syns[i], d))
+			}
+		}
+	}
+	return errs
 }

@@ -78,6 +78,13 @@ func segments(fs []wirecap.Frame) []wireFrame {
 // and the capture's segments once they hold every frame of those.
 func clockRunCaptured(t *testing.T, l *lab.Lab, filter string, rounds int, every time.Duration, args ...string) ([]clockResult, []wireFrame) {
 	t.Helper()
+	return clockRunCapturedUntil(t, l, filter, rounds, every, onWire, args...)
+}
+
+// clockRunCapturedUntil is clockRunCaptured with another test of when the
+// capture holds every frame of the results: until(res).
+func clockRunCapturedUntil(t *testing.T, l *lab.Lab, filter string, rounds int, every time.Duration, until func([]clockResult) func([]wireFrame) bool, args ...string) ([]clockResult, []wireFrame) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	all := append([]string{"--ndjson", "-c", strconv.Itoa(rounds), "--interval", every.String()}, args...)
@@ -124,5 +131,5 @@ func clockRunCaptured(t *testing.T, l *lab.Lab, filter string, rounds int, every
 	if c == nil {
 		t.Fatalf("tcpprobe %s printed no result\nstderr: %s", strings.Join(all, " "), stderr.String())
 	}
-	return res, c.frames(t, onWire(res))
+	return res, c.frames(t, until(res))
 }
