@@ -80,9 +80,11 @@ type resultSpace struct {
 // build makes the Result of what m has recorded, its timeline with room
 // for extra more events: in sp when it is not nil and has room enough.
 func (m *Machine) build(extra int, sp *resultSpace) *Result {
-	r := new(Result)
+	var r *Result
 	if sp != nil {
 		r = &sp.res
+	} else {
+		r = new(Result)
 	}
 	*r = Result{
 		Addr:     m.ends.remote,
