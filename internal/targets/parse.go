@@ -264,8 +264,9 @@ func ParseLine(line string, svc Services, checkExpect func(string) error) (sp Sp
 	return sp, true, nil
 }
 
-// hostPort is the name a target of sp is reported under: HOST:PORT as
-// written for a name or one address, [IPv6]:PORT.
-func (s *Spec) hostPort(port uint16) string {
-	return net.JoinHostPort(s.Host, strconv.Itoa(int(port)))
+// namePrefix is what the name of a target of sp (a name or one address)
+// is reported under before its port: HOST: as written, [IPv6]: for an
+// IPv6 address (net.JoinHostPort's form).
+func (s *Spec) namePrefix() string {
+	return net.JoinHostPort(s.Host, "")
 }

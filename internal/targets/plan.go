@@ -287,7 +287,12 @@ func (p *Plan) each(sp *Spec, yield func(probe.Target) bool) bool {
 	set := p.addrs(sp)
 	_, named := set.(nameSet)
 	asWritten := named || isSingle(set)
+	prefix := ""
+	if asWritten {
+		prefix = sp.namePrefix()
+	}
 	ex := p.exclude
+	nm := new(namer)
 	return set.each(func(a netip.Addr) bool {
 		if ex.allPorts(a) {
 			return true
@@ -296,19 +301,12 @@ func (p *Plan) each(sp *Spec, yield func(probe.Target) bool) bool {
 			if ex.Excluded(a, port) {
 				continue
 			}
-			ap := netip.AddrPortFrom(a, port)
-			name := ""
-			if asWritten {
-				name = sp.hostPort(port)
-			} else {
-				name = ap.String()
-			}
-			if !yield(probe.Target{Name: name, Addr: ap, Expect: expect}) {
+			if nm.add(asWritten, prefix, netip.AddrPortFrom(a, port)) && !nm.flush(expect, yield) {
 				return false
 			}
 		}
 		return true
-	})
+	}) && nm.flush(expect, yield)
 }
 
 // All yields every target of the plan in input order: arguments, then
