@@ -3,6 +3,8 @@ package probe
 import (
 	"hash/maphash"
 	"net/netip"
+
+	"github.com/tcpprobe/tcpprobe/internal/prefault"
 )
 
 // tuple is a probe's 4-tuple, from our side.
@@ -62,7 +64,9 @@ func newDemuxTable(n int) demuxTable {
 	for size < 2*n {
 		size *= 2
 	}
-	return demuxTable{slots: make([]demuxSlot, size), seed: maphash.MakeSeed()}
+	slots := make([]demuxSlot, size)
+	prefault.Slice(slots) // a sweep's inserts land on random pages
+	return demuxTable{slots: slots, seed: maphash.MakeSeed()}
 }
 
 func (t *demuxTable) hash(k *demuxKey) uint64 { return maphash.Comparable(t.seed, *k) }

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tcpprobe/tcpprobe/internal/prefault"
 	"github.com/tcpprobe/tcpprobe/rawsock"
 )
 
@@ -71,7 +72,7 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	// while routes are looked up and links set up, which mostly wait on
 	// the kernel.
 	memc := make(chan runMemory, 1)
-	go func() { memc <- runMemory{newSlab(len(targets)), newDemuxTable(len(targets))} }()
+	go func() { memc <- newRunMemory(len(targets)) }()
 
 	defer r.openRouter()()
 	plan, ifis, addrs, err := r.plan(targets, 0)
@@ -81,10 +82,23 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	return p.launchRun(r, plan, ifis, addrs, len(targets) < ringProbes, memc, &planFeed{r: r, plan: plan}, emit)
 }
 
-// runMemory is a run's probe states and demultiplexer, made ahead.
+// runMemory is a run's probe states, demultiplexer, list of entries and
+// timer heap, made ahead (a stream's: none).
 type runMemory struct {
-	slab   probeSlab
-	probes demuxTable
+	slab    probeSlab
+	probes  demuxTable
+	entries []*entry
+	timers  timerHeap
+}
+
+// newRunMemory makes the memory of a run of n probes, every page faulted
+// in (package prefault says why).
+func newRunMemory(n int) runMemory {
+	m := runMemory{slab: newSlab(n), probes: newDemuxTable(n),
+		entries: make([]*entry, 0, n), timers: make(timerHeap, 0, n)}
+	prefault.Slice(m.entries)
+	prefault.Slice(m.timers)
+	return m
 }
 
 // newRun starts the state of one Run, and the Prober's watch of routing
@@ -118,6 +132,12 @@ func (p *Prober) launchRun(r *runState, first []planned, ifis map[int]net.Interf
 	r.slab = m.slab
 	if p.probes.len() == 0 && m.probes.slots != nil {
 		p.probes = m.probes // presized for this run
+	}
+	if len(p.timers) == 0 && cap(p.timers) < cap(m.timers) {
+		p.timers = m.timers
+	}
+	if len(r.entries) == 0 && m.entries != nil {
+		r.entries = m.entries
 	}
 	p.runs++
 	p.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tcpprobe/tcpprobe/internal/prefault"
 	"github.com/tcpprobe/tcpprobe/internal/targets"
 	"github.com/tcpprobe/tcpprobe/probe"
 	"github.com/tcpprobe/tcpprobe/report"
@@ -151,6 +152,7 @@ func (r *rounds) chunk(ctx context.Context, seq int, mode string, fn runFunc, ta
 	var held []*probe.Result
 	if r.order != OrderFinish {
 		held = make([]*probe.Result, len(targets))
+		prefault.Slice(held) // before the sweep, not during it
 	}
 	turn := func() bool { // the previous chunk is out: this one may write
 		select {
