@@ -2,6 +2,7 @@ package rawsock
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -362,5 +363,42 @@ func writeIPStampedAllocs(t *testing.T, cfg LinkConfig) {
 	}
 	if ts := l.TxStamps(); ts.Kernel == 0 {
 		t.Errorf("TxStamps = %+v: loopback stamps frames, want kernel stamps", ts)
+	}
+}
+
+// TestTxTapSkipsData: a ring link's transmit tap stamps the segments a
+// prober sends (a SYN; an ACK, as --scan ack sends) and not frames that
+// carry data, which another program's connections send through the same
+// interface: a write of one gets the time its send call returned.
+func TestTxTapSkipsData(t *testing.T) {
+	n := newTestNet(t)
+	l := openLink(t, n, "a0", LinkConfig{Addrs: []netip.Addr{addrA4}})
+	if l.tx.tap == nil {
+		t.Fatal("a ring link without a transmit tap")
+	}
+	syn := synPacket(addrA4, addrB4, 41000, 80, 1)
+	ack := synPacket(addrA4, addrB4, 41001, 80, 2)
+	ack[20+13] = 0x10 // ACK instead of SYN (checksum aside: the tap does not look)
+	data := synPacket(addrA4, addrB4, 41002, 80, 3)
+	data = append(data, make([]byte, 400)...)
+	binary.BigEndian.PutUint16(data[2:], uint16(len(data))) // IPv4 total length
+	for _, tc := range []struct {
+		name   string
+		pkt    []byte
+		tapped bool
+	}{
+		{"SYN", syn, true},
+		{"ACK", ack, true},
+		{"400 bytes of data", data, false},
+		{"SYN after", synPacket(addrA4, addrB4, 41003, 80, 4), true},
+	} {
+		before := l.TxStamps()
+		if _, err := l.WriteIPStamped(tc.pkt, macB); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		after := l.TxStamps()
+		if got := after.Kernel > before.Kernel; got != tc.tapped {
+			t.Errorf("%s: stamped from the tap: %v, want %v (stamps %+v -> %+v)", tc.name, got, tc.tapped, before, after)
+		}
 	}
 }

@@ -44,14 +44,23 @@ type txTap struct {
 	head int // the next frame to read; txStamper.mu
 }
 
-// sentTCPFilter passes the outgoing TCP frames (pkttype PACKET_OUTGOING, IPv4
-// or IPv6 by the frame's protocol) of a link whose frames carry hdrLen
-// bytes of link header, txKeyLen bytes of each.
+// tapMaxSegment is the longest IP packet a prober sends: an IPv6 header and
+// a TCP header with 40 bytes of options, no payload. Longer frames are
+// another program's data, which the tap does not copy.
+const tapMaxSegment = 40 + 60
+
+// sentTCPFilter passes the outgoing TCP frames (pkttype PACKET_OUTGOING,
+// IPv4 or IPv6 by the frame's protocol) of a link whose frames carry hdrLen
+// bytes of link header, txKeyLen bytes of each, when they are no longer
+// than a prober's segment: the data another program sends through the
+// interface meanwhile is not cloned into the ring.
 func sentTCPFilter(hdrLen int) ([]bpf.RawInstruction, error) {
 	h := uint32(hdrLen)
 	return bpf.Assemble([]bpf.Instruction{
 		bpf.LoadExtension{Num: bpf.ExtType},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: pktOutgoing, SkipFalse: 8},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: pktOutgoing, SkipFalse: 10},
+		bpf.LoadExtension{Num: bpf.ExtLen},
+		bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: h + tapMaxSegment, SkipTrue: 8},
 		bpf.LoadExtension{Num: bpf.ExtProto},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.ETH_P_IP, SkipFalse: 2},
 		bpf.LoadAbsolute{Off: h + 9, Size: 1}, // IPv4 protocol
