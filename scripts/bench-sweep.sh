@@ -12,9 +12,11 @@
 # wall time, SYNs/s, ports classified right (open and closed against the
 # truth the lab knows) in the worst round, and tcpprobe's wall-time ratio to
 # each peer; then the ceiling (packets/s of a minimal AF_PACKET sender over
-# the same path) and the same tcpprobe sweep with 1 % random loss on the
-# router. tcpprobe runs as `tcpprobe --rate max -p 1-65535 HOST` (a text
-# line per port), and again with --ndjson (the tcpprobe-ndjson row).
+# the same path) and the same tcpprobe and nmap sweeps with 1 % random loss
+# on the router (the ratio there is tcpprobe's under loss to nmap's), and
+# tcpprobe's share of the two-thread ceiling. tcpprobe runs as `tcpprobe
+# --rate max -p 1-65535 HOST` (a text line per port), and again with
+# --ndjson (the tcpprobe-ndjson row).
 #
 # Environment: ROUNDS (5), TCPPROBE_BIN (a prebuilt binary instead of building
 # ./cmd/tcpprobe), TCPPROBE_RATE (max), TCPPROBE_SCHEDULE
@@ -107,7 +109,7 @@ run_tool() {
 		ip netns exec "$C" "$WORK/tcpprobe" --rate "$RATE" --schedule "$SCHEDULE" -p 1-65535 $SERVER >"$out" 2>"$out.err" || true ;;
 	tcpprobe-ndjson)
 		ip netns exec "$C" "$WORK/tcpprobe" --ndjson --rate "$RATE" --schedule "$SCHEDULE" -p 1-65535 $SERVER >"$out" 2>"$out.err" || true ;;
-	nmap)
+	nmap | nmap-loss)
 		ip netns exec "$C" nmap -sS -T5 --min-rate "$NMAP_MIN_RATE" -n -Pn -p1-65535 -oG "$out" $SERVER >/dev/null 2>"$out.err" ;;
 	masscan)
 		# masscan 1.3.2 often never exits after its wait (masscan issue #144):
@@ -151,20 +153,27 @@ CEIL64x2=$(ip netns exec "$C" "$WORK/tpbench" ceiling c0 02:00:00:00:01:01 198.1
 
 echo "== 1 % random loss on the router"
 ip netns exec "$R" nft add rule inet tpb sweep numgen random mod 100 '<' 1 drop
-for r in $(seq "$ROUNDS"); do run_tool tcpprobe-loss "$r"; done
+for r in $(seq "$ROUNDS"); do
+	for tool in tcpprobe-loss nmap-loss; do run_tool $tool "$r"; done
+done
 
 printf '\n%-16s %12s %12s %22s %s\n' tool "median wall" "SYNs/s" "right (worst round)" "tcpprobe ratio"
 read -r tp_med _ _ < <(summary tcpprobe)
-for tool in $TOOLS tcpprobe-loss; do
+read -r tp_loss_med _ _ < <(summary tcpprobe-loss)
+for tool in $TOOLS tcpprobe-loss nmap-loss; do
 	read -r med syn worst < <(summary $tool)
-	ratio=$(awk -v a="$tp_med" -v b="$med" 'BEGIN {printf "%.2f", a/b}')
+	num=$tp_med
+	[ "${tool%-loss}" != "$tool" ] && num=$tp_loss_med # under loss: against tcpprobe under loss
+	ratio=$(awk -v a="$num" -v b="$med" 'BEGIN {printf "%.2f", a/b}')
 	printf '%-16s %10.3f s %12.0f %16s/65535 %s\n' "$tool" "$(awk -v m="$med" 'BEGIN {print m/1e9}')" \
 		"$(awk -v s="$syn" -v m="$med" 'BEGIN {print s/(m/1e9)}')" "$worst" "$ratio"
 done
 printf '\nceiling (minimal AF_PACKET sender over c0 → router → server): %s pkt/s with sendto, %s pkt/s with sendmmsg×64, %s pkt/s with sendmmsg×64 from two threads\n' "$CEIL1" "$CEIL64" "$CEIL64x2"
+read -r _ tp_syn _ < <(summary tcpprobe)
+awk -v s="$tp_syn" -v m="$tp_med" -v c="$CEIL64x2" 'BEGIN {printf "tcpprobe sent %.0f SYNs/s over its whole run: %.0f %% of the two-thread ceiling\n", s/(m/1e9), 100*s/(m/1e9)/c}'
 echo
 echo "per round (wall ns, SYNs, right, wrong examples):"
-for tool in $TOOLS tcpprobe-loss; do sed "s/^/  $tool: /" "$WORK/res.$tool"; done
+for tool in $TOOLS tcpprobe-loss nmap-loss; do sed "s/^/  $tool: /" "$WORK/res.$tool"; done
 bad=$(cat "$WORK"/res.tcpprobe "$WORK"/res.tcpprobe-ndjson "$WORK"/res.tcpprobe-loss | awk '$3 != 65535' | wc -l)
 if [ "$bad" != 0 ]; then
 	echo "bench-sweep: tcpprobe misclassified ports in $bad round(s)" >&2
