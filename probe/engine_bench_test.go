@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"container/heap"
 	"net"
 	"net/netip"
 	"runtime"
@@ -95,9 +94,9 @@ func BenchmarkTimerHeap(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		e := heap.Pop(&p.timers).(*entry)
+		e := p.timers.pop()
 		e.due += int64(time.Second)
-		heap.Push(&p.timers, e)
+		p.timers.push(e, e.due)
 	}
 }
 

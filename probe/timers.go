@@ -1,44 +1,109 @@
 package probe
 
-import (
-	"container/heap"
-	"time"
-)
+import "time"
 
 // timerHeap orders probes by their next deadline, and probes due at the
 // same time (a batch started at one instant) by their place in the run's
 // targets, so what they do next (which of them re-probes first when a
 // router's ICMP rate limit ate their errors, say) does not depend on how
 // the launch workers happened to interleave; p.mu.
-type timerHeap []*entry
+//
+// Each place holds its probe's key beside the pointer, so ordering reads
+// no entry, and a sift moves each item once, writing its entry's hidx:
+// with 65,535 probes in flight an entry is a cache miss, and a decided
+// probe's removal with container/heap read two entries per comparison.
+type timerHeap []timerItem
 
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	if h[i].due != h[j].due {
-		return h[i].due < h[j].due
+// timerItem is a probe in the timer heap and its key.
+type timerItem struct {
+	due   int64 // the deadline, in ns since Prober.base
+	index int   // the target's place, for ties
+	e     *entry
+}
+
+func (a *timerItem) before(b *timerItem) bool {
+	if a.due != b.due {
+		return a.due < b.due
 	}
-	return h[i].index < h[j].index
-}
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].hidx = int32(i)
-	h[j].hidx = int32(j)
+	return a.index < b.index
 }
 
-func (h *timerHeap) Push(x any) {
-	e := x.(*entry)
-	e.hidx = int32(len(*h))
-	*h = append(*h, e)
+// set puts it at place i and tells its entry.
+func (h timerHeap) set(i int, it timerItem) {
+	h[i] = it
+	it.e.hidx = int32(i)
 }
 
-func (h *timerHeap) Pop() any {
-	old := *h
-	n := len(old)
-	e := old[n-1]
-	old[n-1] = nil
-	e.hidx = -1
-	*h = old[:n-1]
+// up moves the item at i towards the root to its place.
+func (h timerHeap) up(i int) {
+	it := h[i]
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !it.before(&h[parent]) {
+			break
+		}
+		h.set(i, h[parent])
+		i = parent
+	}
+	h.set(i, it)
+}
+
+// down moves the item at i away from the root to its place; it reports
+// whether it moved.
+func (h timerHeap) down(i int) bool {
+	it, start, n := h[i], i, len(h)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && h[r].before(&h[c]) {
+			c = r
+		}
+		if !h[c].before(&it) {
+			break
+		}
+		h.set(i, h[c])
+		i = c
+	}
+	h.set(i, it)
+	return i != start
+}
+
+// push adds e, due at due.
+func (h *timerHeap) push(e *entry, due int64) {
+	*h = append(*h, timerItem{due: due, index: e.index, e: e})
+	h.up(len(*h) - 1)
+}
+
+// pop takes out the first probe due.
+func (h *timerHeap) pop() *entry {
+	e := (*h)[0].e
+	h.remove(0)
 	return e
+}
+
+// remove takes out the item at i.
+func (h *timerHeap) remove(i int) {
+	old := *h
+	last := len(old) - 1
+	old[i].e.hidx = -1
+	if i != last {
+		old.set(i, old[last])
+	}
+	old[last] = timerItem{}
+	*h = old[:last]
+	if i != last && !h.down(i) {
+		h.up(i)
+	}
+}
+
+// fix moves the item at i, whose due changed to due, to its place.
+func (h timerHeap) fix(i int, due int64) {
+	h[i].due = due
+	if !h.down(i) {
+		h.up(i)
+	}
 }
 
 // schedule (re)places e in the timer heap at its Machine's deadline, or
@@ -60,12 +125,12 @@ func (p *Prober) scheduleAt(e *entry, t time.Time) {
 			return
 		}
 		e.due = due
-		heap.Fix(&p.timers, int(e.hidx))
+		p.timers.fix(int(e.hidx), due)
 	} else {
 		e.due = due
-		heap.Push(&p.timers, e)
+		p.timers.push(e, due)
 	}
-	if p.timers[0] == e {
+	if p.timers[0].e == e {
 		select {
 		case p.wake <- struct{}{}:
 		default:
@@ -76,7 +141,7 @@ func (p *Prober) scheduleAt(e *entry, t time.Time) {
 // unschedule takes e out of the timer heap; p.mu is held.
 func (p *Prober) unschedule(e *entry) {
 	if e.hidx >= 0 {
-		heap.Remove(&p.timers, int(e.hidx))
+		p.timers.remove(int(e.hidx))
 	}
 }
 
@@ -97,7 +162,7 @@ func (p *Prober) runTimers() {
 		now := p.clock.Now()
 		nowRel := int64(now.Sub(p.base))
 		for len(p.timers) > 0 && p.timers[0].due <= nowRel {
-			e := heap.Pop(&p.timers).(*entry)
+			e := p.timers.pop()
 			if e.pending { // a slow re-probe's slot has come
 				p.startSlowReprobe(e, now, &acts)
 				continue
