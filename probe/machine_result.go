@@ -75,6 +75,10 @@ type resultSpace struct {
 	res      Result
 	events   [3]Event     // a SYN, the answer and our teardown
 	attempts [1]time.Time // the SYN
+	// first is the Machine's own record of its first SYN, from the start:
+	// its 16-byte allocation was a malloc on the launch path (and, with
+	// the collector off, now and then a page fault).
+	first [1]attempt
 }
 
 // build makes the Result of what m has recorded, its timeline with room

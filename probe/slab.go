@@ -72,7 +72,9 @@ func (sl *probeSlab) take(prof *Profile, key tuple, iss uint32) *entry {
 	}
 	st := &sl.s[sl.next]
 	st.start(prof, key, iss)
-	st.m.spare = &sl.res[sl.next]
+	sp := &sl.res[sl.next]
+	st.m.spare = sp
+	st.m.attempts = sp.first[:0]
 	sl.next++
 	return &st.e
 }
