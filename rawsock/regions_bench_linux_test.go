@@ -6,14 +6,16 @@ import (
 )
 
 // BenchmarkRouteTo is one route lookup among the 65,536 addresses of
-// 198.18.0.0/16 (routed via a gateway in the test namespace): a netlink
+// 198.19.0.0/16 (routed via a gateway in the test namespace; not
+// 198.18.0.0/16, which holds the test net's own subnets, broadcast and
+// unreachable routes included): a netlink
 // socket and an interface dump per lookup (RouteTo), one socket per run
 // (a Router that never learns the tables), and a Router answering per
 // region.
 func BenchmarkRouteTo(b *testing.B) {
 	n := newTestNet(b)
-	run(b, "ip", "-n", n.nameA, "route", "add", "198.18.0.0/16", "via", "198.18.200.2")
-	dsts := hosts(netip.MustParsePrefix("198.18.0.0/16"), 1<<16)
+	run(b, "ip", "-n", n.nameA, "route", "add", "198.19.0.0/16", "via", "198.18.200.2")
+	dsts := hosts(netip.MustParsePrefix("198.19.0.0/16"), 1<<16)
 	for _, bc := range []struct {
 		name   string
 		router bool
