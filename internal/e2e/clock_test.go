@@ -112,17 +112,11 @@ func checkClocks(t *testing.T, res []clockResult, fs []wireFrame) (late []string
 			t.Errorf("%s port %d: the capture lacks its SYN (%d), SYN-ACK (%v) or RST (%v)", r.Target, r.SourcePort, len(w.syns), w.synack, w.rst)
 			continue
 		}
-		if len(r.Attempts) != len(w.syns) {
-			t.Errorf("%s port %d: %d attempts, %d SYNs on the wire", r.Target, r.SourcePort, len(r.Attempts), len(w.syns))
+		errs, off, ok := checkAttempts(t, r, w)
+		if !ok {
 			continue
 		}
-		for i, a := range r.Attempts {
-			d, ok := near(a.Time, w.syns[i], clockTolerance)
-			sent = append(sent, d)
-			if !ok {
-				latef("%s port %d: attempt %d at %v, its SYN left at %v: off by %v", r.Target, r.SourcePort, i+1, a.Time, w.syns[i], d)
-			}
-		}
+		sent, late = append(sent, errs...), append(late, off...)
 		nsyn := 0
 		for _, ev := range r.Events {
 			if ev.Dir != "sent" {
@@ -373,20 +367,29 @@ func sweepOnWire(res []clockResult) func([]wireFrame) bool {
 // time off by more than clockTolerance goes to late. It returns the errors.
 func checkSYNClocks(t *testing.T, res []clockResult, fs []wireFrame, late *[]string) []time.Duration {
 	t.Helper()
-	var errs []time.Duration
+	var all []time.Duration
 	for _, r := range res {
-		w := probeOnWire(fs, r.SourcePort, r.ISS)
-		if len(r.Attempts) != len(w.syns) {
-			t.Errorf("%s port %d: %d attempts, %d SYNs on the wire", r.Target, r.SourcePort, len(r.Attempts), len(w.syns))
-			continue
-		}
-		for i, a := range r.Attempts {
-			d, ok := near(a.Time, w.syns[i], clockTolerance)
-			errs = append(errs, d)
-			if !ok {
-				*late = append(*late, fmt.Sprintf("%s port %d: attempt %d at %v, its SYN left at %v: off by %v", r.Target, r.SourcePort, i+1, a.Time, w.syns[i], d))
-			}
+		errs, off, _ := checkAttempts(t, r, probeOnWire(fs, r.SourcePort, r.ISS))
+		all, *late = append(all, errs...), append(*late, off...)
+	}
+	return all
+}
+
+// checkAttempts compares each attempt of r with its SYN in w: the errors,
+// and a line for each off by more than clockTolerance. It reports false
+// (and fails the test) when their numbers differ.
+func checkAttempts(t *testing.T, r clockResult, w wireOf) (errs []time.Duration, late []string, ok bool) {
+	t.Helper()
+	if len(r.Attempts) != len(w.syns) {
+		t.Errorf("%s port %d: %d attempts, %d SYNs on the wire", r.Target, r.SourcePort, len(r.Attempts), len(w.syns))
+		return nil, nil, false
+	}
+	for i, a := range r.Attempts {
+		d, near := near(a.Time, w.syns[i], clockTolerance)
+		errs = append(errs, d)
+		if !near {
+			late = append(late, fmt.Sprintf("%s port %d: attempt %d at %v, its SYN left at %v: off by %v", r.Target, r.SourcePort, i+1, a.Time, w.syns[i], d))
 		}
 	}
-	return errs
+	return errs, late, true
 }
