@@ -18,7 +18,6 @@ type entry struct {
 	run      *runState
 	key      tuple
 	link     *linkState
-	due      int64  // deadline, nanoseconds after Prober.base
 	dropsAt  uint64 // link drops when the probe (re)started
 	hidx     int32  // index in the timer heap, -1 when not in it
 	mac      [6]byte

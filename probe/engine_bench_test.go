@@ -94,9 +94,9 @@ func BenchmarkTimerHeap(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		due := p.timers[0].due
 		e := p.timers.pop()
-		e.due += int64(time.Second)
-		p.timers.push(e, e.due)
+		p.timers.push(e, due+int64(time.Second))
 	}
 }
 

@@ -225,7 +225,8 @@ func (p *Prober) Close() error {
 	p.stop()
 	// Each close of a packet socket waits for an RCU grace period (a ring's
 	// for two): the links and the kept solicitation sockets close at once
-	// so their waits overlap, ~20 ms at the end of every run.
+	// so their waits overlap (a 1,100-port run: 75.8 -> 66.1 ms, median of
+	// 15, when the solicitation sockets closed first).
 	errs := make([]error, len(links))
 	var closing sync.WaitGroup
 	for i, l := range links {

@@ -121,13 +121,11 @@ func (p *Prober) schedule(e *entry) {
 func (p *Prober) scheduleAt(e *entry, t time.Time) {
 	due := int64(t.Sub(p.base))
 	if e.hidx >= 0 {
-		if due == e.due {
+		if due == p.timers[e.hidx].due {
 			return
 		}
-		e.due = due
 		p.timers.fix(int(e.hidx), due)
 	} else {
-		e.due = due
 		p.timers.push(e, due)
 	}
 	if p.timers[0].e == e {

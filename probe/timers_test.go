@@ -13,14 +13,15 @@ func TestTimerHeap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var h timerHeap
 	var in []*entry // the entries in the heap
+	due := map[*entry]int64{}
 	check := func(step int) {
 		t.Helper()
 		if len(h) != len(in) {
 			t.Fatalf("step %d: %d in the heap, want %d", step, len(h), len(in))
 		}
 		for i, it := range h {
-			if int(it.e.hidx) != i || it.due != it.e.due || it.index != it.e.index {
-				t.Fatalf("step %d: place %d holds an entry with hidx %d, due %d/%d, index %d/%d", step, i, it.e.hidx, it.due, it.e.due, it.index, it.e.index)
+			if int(it.e.hidx) != i || it.due != due[it.e] || it.index != it.e.index {
+				t.Fatalf("step %d: place %d holds an entry with hidx %d, due %d/%d, index %d/%d", step, i, it.e.hidx, it.due, due[it.e], it.index, it.e.index)
 			}
 			if i > 0 && h[i].before(&h[(i-1)/2]) {
 				t.Fatalf("step %d: place %d is before its parent", step, i)
@@ -31,13 +32,13 @@ func TestTimerHeap(t *testing.T) {
 		switch op := rng.IntN(10); {
 		case op < 4 || len(in) == 0: // push
 			e := &entry{hidx: -1, index: rng.IntN(50)}
-			e.due = int64(rng.IntN(100))
-			h.push(e, e.due)
+			due[e] = int64(rng.IntN(100))
+			h.push(e, due[e])
 			in = append(in, e)
 		case op < 6: // move
 			e := in[rng.IntN(len(in))]
-			e.due = int64(rng.IntN(100))
-			h.fix(int(e.hidx), e.due)
+			due[e] = int64(rng.IntN(100))
+			h.fix(int(e.hidx), due[e])
 		case op < 8: // remove
 			k := rng.IntN(len(in))
 			e := in[k]
@@ -48,14 +49,14 @@ func TestTimerHeap(t *testing.T) {
 			in = slices.Delete(in, k, k+1)
 		default: // pop: the first in (due, index) order
 			first := slices.MinFunc(in, func(a, b *entry) int {
-				if a.due != b.due {
-					return int(a.due - b.due)
+				if due[a] != due[b] {
+					return int(due[a] - due[b])
 				}
 				return a.index - b.index
 			})
 			e := h.pop()
-			if e.due != first.due || e.index != first.index || e.hidx != -1 {
-				t.Fatalf("step %d: popped due %d index %d (hidx %d), want due %d index %d", step, e.due, e.index, e.hidx, first.due, first.index)
+			if due[e] != due[first] || e.index != first.index || e.hidx != -1 {
+				t.Fatalf("step %d: popped due %d index %d (hidx %d), want due %d index %d", step, due[e], e.index, e.hidx, due[first], first.index)
 			}
 			in = slices.DeleteFunc(in, func(x *entry) bool { return x == e })
 		}

@@ -11,8 +11,9 @@ import (
 const nameBatch = 256
 
 // namer makes the names targets are reported under, nameBatch to one
-// allocation: a string of its own per target (net.JoinHostPort) took ~10
-// ms of the start of a 65,535-port sweep, before its first SYN.
+// allocation: a string of its own per target (net.JoinHostPort) made one
+// host's 65,535 ports take 5.9 ms to expand, now 2.7 (BenchmarkAllPorts),
+// at the start of a sweep, before its first SYN.
 type namer struct {
 	buf  []byte
 	ends [nameBatch]int // where each name ends in buf
