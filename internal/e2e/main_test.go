@@ -4,6 +4,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -57,6 +58,27 @@ type run struct {
 func tcpprobe(t *testing.T, l *lab.Lab, limit time.Duration, args ...string) run {
 	t.Helper()
 	return runIn(t, l, limit, bin, args...)
+}
+
+// startLines starts tcpprobe with args in the lab's client namespace
+// under ctx, and returns it, a scanner over the lines it prints (up to 1
+// MiB each) and what it writes to stderr; the caller reads the lines and
+// waits for it.
+func startLines(t *testing.T, ctx context.Context, l *lab.Lab, args ...string) (*exec.Cmd, *bufio.Scanner, *strings.Builder) {
+	t.Helper()
+	cmd := l.Command(ctx, l.Client, bin, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := new(strings.Builder)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start tcpprobe: %v", err)
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	return cmd, sc, stderr
 }
 
 // runIn runs name with args in the lab's client namespace with a time

@@ -63,24 +63,13 @@ func runWatched(t *testing.T, l *lab.Lab, each func(line string), args ...string
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := l.Command(ctx, l.Client, bin, args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, sc, stderr := startLines(t, ctx, l, args...)
 	peakRSS := watchPeakRSS(cmd.Process.Pid)
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		each(sc.Text())
 	}
 	rss := int64(peakRSS()) // read before Wait reaps the process
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
 		t.Fatalf("tcpprobe %v: %v\nstderr: %s", args, err, stderr.String())
 	}

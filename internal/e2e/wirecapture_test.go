@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -88,23 +86,12 @@ func clockRunCapturedUntil(t *testing.T, l *lab.Lab, filter string, rounds int, 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	all := append([]string{"--ndjson", "-c", strconv.Itoa(rounds), "--interval", every.String()}, args...)
-	cmd := l.Command(ctx, l.Client, bin, all...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start tcpprobe: %v", err)
-	}
+	cmd, sc, stderr := startLines(t, ctx, l, all...)
 	var (
 		c     *nanoCapture
 		since time.Time
 		res   []clockResult
 	)
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		var line struct {
 			Type string `json:"type"`
