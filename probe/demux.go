@@ -46,7 +46,9 @@ func (t *tuple) is(k *demuxKey) bool {
 type demuxTable struct {
 	slots []demuxSlot // a power of two long, or empty
 	n     int
-	seed  maphash.Seed
+	// seed is what keys are hashed under: given at creation (a Prober's
+	// tables share one), or, in a zero table, made at its first growth.
+	seed maphash.Seed
 }
 
 // demuxSlot is one place of the table: empty when e is nil.
@@ -58,18 +60,22 @@ type demuxSlot struct {
 // minDemuxSlots is the smallest table made.
 const minDemuxSlots = 64
 
-// newDemuxTable returns a table that holds n probes without growing.
-func newDemuxTable(n int) demuxTable {
+// newDemuxTable returns a table that holds n probes without growing,
+// hashing under seed.
+func newDemuxTable(n int, seed maphash.Seed) demuxTable {
 	size := minDemuxSlots
 	for size < 2*n {
 		size *= 2
 	}
 	slots := make([]demuxSlot, size)
 	prefault.Slice(slots) // a sweep's inserts land on random pages
-	return demuxTable{slots: slots, seed: maphash.MakeSeed()}
+	return demuxTable{slots: slots, seed: seed}
 }
 
-func (t *demuxTable) hash(k *demuxKey) uint64 { return maphash.Comparable(t.seed, *k) }
+// hashDemux is the hash of k under seed, what a table of that seed files
+// k under. It reads no table: a receive loop hashes its packets' 4-tuples
+// before it takes the lock a table needs.
+func hashDemux(seed maphash.Seed, k *demuxKey) uint64 { return maphash.Comparable(seed, *k) }
 
 // len returns how many probes t holds.
 func (t *demuxTable) len() int { return t.n }
@@ -79,11 +85,19 @@ func (t *demuxTable) get(k demuxKey) *entry {
 	if t.n == 0 {
 		return nil
 	}
-	h := t.hash(&k)
+	return t.getHashed(&k, hashDemux(t.seed, &k))
+}
+
+// getHashed returns the probe of k, whose hash under t's seed is h, nil if
+// none.
+func (t *demuxTable) getHashed(k *demuxKey, h uint64) *entry {
+	if t.n == 0 {
+		return nil
+	}
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
-		if s.e == nil || s.h == h && s.e.key.is(&k) {
+		if s.e == nil || s.h == h && s.e.key.is(k) {
 			return s.e
 		}
 	}
@@ -91,28 +105,47 @@ func (t *demuxTable) get(k demuxKey) *entry {
 
 // put adds e under its key, in place of a probe of the same key.
 func (t *demuxTable) put(e *entry) {
+	t.room()
+	k := e.key.demux()
+	h := hashDemux(t.seed, &k)
+	if i, found := t.find(&k, h); found {
+		t.slots[i].e = e
+	} else {
+		t.place(i, h, e)
+	}
+}
+
+// room grows t, if it must, to take one more probe at most half full. A
+// find and place pair calls it first: a growth in between would move the
+// slot find returned.
+func (t *demuxTable) room() {
 	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
 	}
-	k := e.key.demux()
-	t.insert(e, t.hash(&k), &k)
 }
 
-// insert puts e, whose key k hashes to h, in its place; t has room.
-func (t *demuxTable) insert(e *entry, h uint64, k *demuxKey) {
+// find returns the slot of k, whose hash is h, and true when a probe holds
+// k; else the empty slot where k would go, and false. t has room (room).
+// A registration walks the table once: the slot that says its 4-tuple is
+// free takes the probe (place), with no second hash or walk.
+func (t *demuxTable) find(k *demuxKey, h uint64) (int, bool) {
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
-		switch {
-		case s.e == nil:
-			*s = demuxSlot{e, h}
-			t.n++
-			return
-		case s.h == h && s.e.key.is(k):
-			s.e = e
-			return
+		if s.e == nil {
+			return int(i), false
+		}
+		if s.h == h && s.e.key.is(k) {
+			return int(i), true
 		}
 	}
+}
+
+// place puts e, whose key hashes to h, in the empty slot i that find
+// returned for that key; t has not changed since.
+func (t *demuxTable) place(i int, h uint64, e *entry) {
+	t.slots[i] = demuxSlot{e, h}
+	t.n++
 }
 
 // remove takes e out, if it is the probe its key finds.
@@ -122,7 +155,7 @@ func (t *demuxTable) remove(e *entry) {
 	}
 	k := e.key.demux()
 	mask := uint64(len(t.slots) - 1)
-	i := t.hash(&k) & mask
+	i := hashDemux(t.seed, &k) & mask
 	for ; t.slots[i].e != e; i = (i + 1) & mask {
 		if t.slots[i].e == nil {
 			return

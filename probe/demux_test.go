@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"hash/maphash"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -80,7 +81,7 @@ func TestDemuxTableIsNotFooledByV6Twin(t *testing.T) {
 func BenchmarkDemux(b *testing.B) {
 	const n = 65535
 	local, remote := netip.MustParseAddr("198.18.1.2"), netip.MustParseAddr("198.18.2.2")
-	tab := newDemuxTable(n)
+	tab := newDemuxTable(n, maphash.MakeSeed())
 	keys := make([]demuxKey, n)
 	for i := range keys {
 		e := &entry{key: tuple{local: local, remote: remote, lport: 40000, rport: uint16(i + 1)}}

@@ -33,7 +33,7 @@ func benchProberSlab(tb testing.TB, n int, slab bool) (*Prober, *runState) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p.probes = newDemuxTable(n)
+	p.probes = newDemuxTable(n, p.demuxSeed)
 	r := &runState{p: p, ready: make(chan struct{}, 1)}
 	if slab {
 		r.slab = newSlab(n) // as Run lays probes out

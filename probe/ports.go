@@ -27,18 +27,10 @@ var errNeedPort = errors.New("probe: a new source port is needed")
 // the demultiplexer; p.mu is held.
 func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry, error) {
 	p := r.p
-	local, err := r.localPort(pl)
+	p.probes.room() // before find: a growth would move the slot it gives
+	key, slot, h, err := r.localPort(pl)
 	if err != nil {
 		return nil, err
-	}
-	key := tuple{local: local.Addr(), remote: pl.t.Addr.Addr(), lport: local.Port(), rport: pl.t.Addr.Port()}
-	dk := key.demux()
-	if p.cfg.SourcePort != 0 {
-		// A fixed source port: another probe may have this 4-tuple
-		// (localPort checked the others' already).
-		if p.probes.get(dk) != nil {
-			return nil, fmt.Errorf("source %v to %v: %w", local, pl.t.Addr, syscall.EADDRINUSE)
-		}
 	}
 	e := r.slab.take(p.profileOf(pl.t), key, randomISS())
 	e.m.SetOptions(p.machineOptions(e.m.ISS()))
@@ -51,36 +43,47 @@ func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry
 	e.routeGen = pl.rt.gen
 	e.gw = p.gatewayFor(neighKey{pl.rt.r.Interface.Index, pl.rt.r.NextHop})
 	e.index, e.name, e.expect = pl.i, pl.t.Name, pl.t.Expect
-	p.probes.put(e)
+	p.probes.place(slot, h, e)
 	e.ridx = int32(len(r.entries))
 	r.entries = append(r.entries, e)
 	return e, nil
 }
 
-// localPort picks the probe's source address and port: a port the run
-// holds whose 4-tuple with this target is unused, or errNeedPort; p.mu is
-// held.
-func (r *runState) localPort(pl *planned) (netip.AddrPort, error) {
+// localPort picks the probe's 4-tuple: its source address with a port the
+// run holds whose 4-tuple with this target is unused (or the fixed source
+// port, if that 4-tuple is unused), and the demultiplexer's slot for it and
+// its hash, for place; or errNeedPort. p.probes has room; p.mu is held.
+func (r *runState) localPort(pl *planned) (key tuple, slot int, h uint64, err error) {
 	p := r.p
-	src := pl.rt.r.Src
-	if p.cfg.SourcePort != 0 {
-		return netip.AddrPortFrom(src, p.cfg.SourcePort), nil
+	key = tuple{local: pl.rt.r.Src, remote: pl.t.Addr.Addr(), rport: pl.t.Addr.Port()}
+	// p.probes keeps every 4-tuple of every run: it is the used set.
+	free := func(port uint16) bool {
+		key.lport = port
+		k := key.demux()
+		h = hashDemux(p.demuxSeed, &k)
+		var found bool
+		slot, found = p.probes.find(&k, h)
+		return !found
 	}
-	pool := r.ports[src]
+	if p.cfg.SourcePort != 0 {
+		if !free(p.cfg.SourcePort) {
+			return key, 0, 0, fmt.Errorf("source %v to %v: %w", netip.AddrPortFrom(key.local, key.lport), pl.t.Addr, syscall.EADDRINUSE)
+		}
+		return key, slot, h, nil
+	}
+	pool := r.ports[key.local]
 	if pool == nil {
-		return netip.AddrPort{}, errNeedPort
+		return key, 0, 0, errNeedPort
 	}
 	for _, port := range pool.ports {
-		// p.probes keeps every 4-tuple of the run: it is the used set.
-		k := tuple{local: src, remote: pl.t.Addr.Addr(), lport: port, rport: pl.t.Addr.Port()}
-		if p.probes.get(k.demux()) == nil {
-			return netip.AddrPortFrom(src, port), nil
+		if free(port) {
+			return key, slot, h, nil
 		}
 	}
 	if pool.err != nil {
-		return netip.AddrPort{}, pool.err
+		return key, 0, 0, pool.err
 	}
-	return netip.AddrPort{}, errNeedPort
+	return key, 0, 0, errNeedPort
 }
 
 // reservePort holds one more source port on pl's local address for the

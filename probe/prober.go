@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -144,6 +145,11 @@ type Prober struct {
 	timerLoop bool                       // the timer loop was started
 	closed    bool
 
+	// demuxSeed is the hash seed of every demultiplexer table the Prober
+	// makes (p.probes, a run's presized one), fixed at New: a receive loop
+	// hashes a packet's 4-tuple with it before taking mu.
+	demuxSeed maphash.Seed
+
 	// links is every open link, for the drop poller; replaced (never
 	// changed in place) under linkMu.
 	links atomic.Pointer[[]*linkState]
@@ -192,7 +198,8 @@ func New(cfg Config) (*Prober, error) {
 	p.open = map[int]*linkState{}
 	p.links.Store(new([]*linkState))
 	p.neigh.init(p)
-	p.probes = demuxTable{}
+	p.demuxSeed = maphash.MakeSeed()
+	p.probes = demuxTable{seed: p.demuxSeed}
 	p.gateways = map[neighKey]*gateway{}
 	p.wake = make(chan struct{}, 1)
 	p.slot = make(chan struct{}, 64)

@@ -30,6 +30,8 @@ type rxBatch struct {
 // error, or a drop of the receive path that names a 4-tuple.
 type rxPacket struct {
 	key  tuple
+	dk   demuxKey // key as the demultiplexer keys it
+	h    uint64   // dk's hash (hashDemux), taken before p.mu
 	icmp bool
 	drop rx.Drop // rx.DropNone: a packet for the Machine
 	tcp  TCPInfo
@@ -84,6 +86,8 @@ func (p *Prober) onPackets(b *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo) 
 			at:   info.Time,
 		})
 		rp := &b.pkts[len(b.pkts)-1]
+		rp.dk = rp.key.demux()
+		rp.h = hashDemux(p.demuxSeed, &rp.dk)
 		switch {
 		case !ok:
 			rp.icmp = out.Msg.Type != 0 || out.Msg.Code != 0
@@ -100,7 +104,7 @@ func (p *Prober) onPackets(b *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo) 
 	p.countDrops(&drops)
 	for i := range b.pkts {
 		rp := &b.pkts[i]
-		e := p.probes.get(rp.key.demux())
+		e := p.probes.getHashed(&rp.dk, rp.h)
 		if e == nil {
 			if rp.drop == rx.DropNone {
 				p.stats.Unmatched++

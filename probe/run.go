@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"hash/maphash"
 	"net"
 	"net/netip"
 	"sync"
@@ -72,7 +73,7 @@ func (p *Prober) Run(ctx context.Context, targets []Target, emit func(*Result)) 
 	// while routes are looked up and links set up, which mostly wait on
 	// the kernel.
 	memc := make(chan runMemory, 1)
-	go func() { memc <- newRunMemory(len(targets)) }()
+	go func() { memc <- newRunMemory(len(targets), p.demuxSeed) }()
 
 	defer r.openRouter()()
 	plan, ifis, addrs, err := r.plan(targets, 0)
@@ -92,9 +93,9 @@ type runMemory struct {
 }
 
 // newRunMemory makes the memory of a run of n probes, every page faulted
-// in (package prefault says why).
-func newRunMemory(n int) runMemory {
-	m := runMemory{slab: newSlab(n), probes: newDemuxTable(n),
+// in (package prefault says why); its demultiplexer hashes under seed.
+func newRunMemory(n int, seed maphash.Seed) runMemory {
+	m := runMemory{slab: newSlab(n), probes: newDemuxTable(n, seed),
 		entries: make([]*entry, 0, n), timers: make(timerHeap, 0, n)}
 	prefault.Slice(m.entries)
 	prefault.Slice(m.timers)
@@ -334,7 +335,7 @@ func (r *runState) end() {
 	last := p.runs == 1
 	if last {
 		// The only run: the demultiplexer holds nothing else.
-		p.probes = demuxTable{}
+		p.probes = demuxTable{seed: p.demuxSeed}
 	}
 	for i, e := range r.entries {
 		if !last {
