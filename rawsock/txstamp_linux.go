@@ -187,7 +187,16 @@ func (t *txStamper) close() error {
 
 // writeRaw calls write(fd) until it reports done, waiting with poll(2)
 // while the socket's send queue is full (write returned false on EAGAIN).
+// A tap's ring is drained first: nothing drains it while the link sends
+// nothing, and other programs' short TCP frames (a download's ACKs) can
+// fill it meanwhile, when the kernel would drop this write's frames from
+// the tap and their times would be lost.
 func (t *txStamper) writeRaw(write func(fd uintptr) bool) {
+	if t.tap != nil {
+		t.mu.Lock()
+		t.drainTapLocked()
+		t.mu.Unlock()
+	}
 	for !write(uintptr(t.fd)) {
 		fds := [1]unix.PollFd{{Fd: int32(t.fd), Events: unix.POLLOUT}}
 		if _, err := unix.Poll(fds[:], 10); err != nil && err != unix.EINTR {

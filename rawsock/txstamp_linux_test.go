@@ -402,3 +402,28 @@ func TestTxTapSkipsData(t *testing.T) {
 		}
 	}
 }
+
+// TestTxTapFullOfOthers: another program's short TCP frames fill the
+// transmit tap's ring while the link sends nothing (a download's ACKs
+// between two of a sweep's retransmissions); the link's next SYN is still
+// stamped from the tap, not after the send call.
+func TestTxTapFullOfOthers(t *testing.T) {
+	n := newTestNet(t)
+	l := openLink(t, n, "a0", LinkConfig{Addrs: []netip.Addr{addrA4}})
+	if l.tx.tap == nil {
+		t.Fatal("a ring link without a transmit tap")
+	}
+	other := openLink(t, n, "a0", LinkConfig{Addrs: []netip.Addr{addrA4}, SocketQueue: true})
+	for i := range tapFrames + 100 {
+		if err := other.WriteIP(synPacket(addrA4, addrB4, 42000, uint16(1000+i), 7), macB); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := l.TxStamps()
+	if _, err := l.WriteIPStamped(synPacket(addrA4, addrB4, 41000, 80, 1), macB); err != nil {
+		t.Fatal(err)
+	}
+	if after := l.TxStamps(); after.Kernel != before.Kernel+1 {
+		t.Errorf("the SYN after %d frames of another program: stamps %+v -> %+v, want one more from the tap", tapFrames+100, before, after)
+	}
+}
