@@ -414,7 +414,8 @@ func TestTxTapFullOfOthers(t *testing.T) {
 		t.Fatal("a ring link without a transmit tap")
 	}
 	other := openLink(t, n, "a0", LinkConfig{Addrs: []netip.Addr{addrA4}, SocketQueue: true})
-	for i := range tapFrames + 100 {
+	frames := l.tx.tap.frames + 100
+	for i := range frames {
 		if err := other.WriteIP(synPacket(addrA4, addrB4, 42000, uint16(1000+i), 7), macB); err != nil {
 			t.Fatal(err)
 		}
@@ -424,6 +425,21 @@ func TestTxTapFullOfOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	if after := l.TxStamps(); after.Kernel != before.Kernel+1 {
-		t.Errorf("the SYN after %d frames of another program: stamps %+v -> %+v, want one more from the tap", tapFrames+100, before, after)
+		t.Errorf("the SYN after %d frames of another program: stamps %+v -> %+v, want one more from the tap", frames, before, after)
+	}
+}
+
+// TestTapBlocksFor: a tap's ring holds 4,096 frames, and more where more
+// Ps can each have a batch in it unread.
+func TestTapBlocksFor(t *testing.T) {
+	for _, tc := range []struct{ procs, blocks int }{
+		{1, 16}, {4, 16}, {16, 16}, {17, 17}, {66, 66}, {130, 130},
+	} {
+		if got := tapBlocksFor(tc.procs); got != tc.blocks {
+			t.Errorf("tapBlocksFor(%d) = %d blocks, want %d", tc.procs, got, tc.blocks)
+		}
+		if frames := tapBlocksFor(tc.procs) * tapBlockFrames; frames < 4*tc.procs*MaxBatch {
+			t.Errorf("tapBlocksFor(%d): %d frames, fewer than four batches a P", tc.procs, frames)
+		}
 	}
 }

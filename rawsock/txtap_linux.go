@@ -3,6 +3,7 @@ package rawsock
 import (
 	"fmt"
 	"net"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -31,17 +32,30 @@ import (
 // V3 block is handed over only when full or after its timeout, too late
 // for a write that waits for its own frames.
 const (
-	tapFrameSize = 256 // a V2 header, sockaddr_ll and txKeyLen bytes of frame
-	tapBlockSize = 64 << 10
-	tapBlocks    = 16
-	tapFrames    = tapBlockSize / tapFrameSize * tapBlocks // 4,096: far more than the frames in flight between drains
+	tapFrameSize   = 256 // a V2 header, sockaddr_ll and txKeyLen bytes of frame
+	tapBlockSize   = 64 << 10
+	tapBlockFrames = tapBlockSize / tapFrameSize
+	tapMinFrames   = 4096
 )
+
+// tapBlocksFor returns how many blocks a tap's ring has in a process of
+// procs Go Ps: room for tapMinFrames frames, and for four batches a P. A
+// write drains the ring before it sends (writeRaw) and claims its frames
+// after; a sender holds its P through the send call, so about one batch a
+// P is in the ring unread (the rest is margin for a sender descheduled
+// between its send and its claim). A frame the kernel finds no room for
+// loses its time.
+func tapBlocksFor(procs int) int {
+	frames := max(tapMinFrames, 4*procs*MaxBatch)
+	return (frames + tapBlockFrames - 1) / tapBlockFrames
+}
 
 // txTap is a transmit tap's socket and ring.
 type txTap struct {
-	fd   int
-	mem  []byte
-	head int // the next frame to read; txStamper.mu
+	fd     int
+	mem    []byte
+	frames int // in the ring
+	head   int // the next frame to read; txStamper.mu
 }
 
 // tapMaxSegment is the longest IP packet a prober sends: an IPv6 header and
@@ -111,15 +125,16 @@ func (t *txTap) setup(ifi *net.Interface, hdrLen int) error {
 	if err := unix.SetsockoptInt(t.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
 		return fail("PACKET_VERSION TPACKET_V2", err)
 	}
-	req := unix.TpacketReq{Block_size: tapBlockSize, Block_nr: tapBlocks, Frame_size: tapFrameSize, Frame_nr: tapFrames}
+	blocks := tapBlocksFor(runtime.GOMAXPROCS(0))
+	req := unix.TpacketReq{Block_size: tapBlockSize, Block_nr: uint32(blocks), Frame_size: tapFrameSize, Frame_nr: uint32(blocks * tapBlockFrames)}
 	if err := unix.SetsockoptTpacketReq(t.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
 		return fail("PACKET_RX_RING", err)
 	}
-	mem, err := unix.Mmap(t.fd, 0, tapBlockSize*tapBlocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	mem, err := unix.Mmap(t.fd, 0, tapBlockSize*blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return fail("mapping the ring", err)
 	}
-	t.mem = mem
+	t.mem, t.frames = mem, blocks*tapBlockFrames
 	if err := unix.Bind(t.fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
 		return fail("bind", err)
 	}
@@ -147,7 +162,7 @@ func (t *txTap) next() (frame []byte, ns int64, ok bool) {
 func (t *txTap) release() {
 	h := (*unix.Tpacket2Hdr)(unsafe.Pointer(&t.mem[t.head*tapFrameSize]))
 	atomic.StoreUint32(&h.Status, unix.TP_STATUS_KERNEL)
-	t.head = (t.head + 1) % tapFrames
+	t.head = (t.head + 1) % t.frames
 }
 
 // close unmaps the ring and closes the socket; nobody may drain it.
