@@ -14,7 +14,8 @@
 # each peer; then the ceiling (packets/s of a minimal AF_PACKET sender over
 # the same path) and the same tcpprobe and nmap sweeps with 1 % random loss
 # on the router (the ratio there is tcpprobe's under loss to nmap's), and
-# tcpprobe's share of the two-thread ceiling. tcpprobe runs as `tcpprobe
+# tcpprobe's share of the two-thread ceiling: over its whole run, and over
+# its send phase (the ceiling's own measure). tcpprobe runs as `tcpprobe
 # --rate max -p 1-65535 HOST` (a text line per port), and again with
 # --ndjson (the tcpprobe-ndjson row).
 #
@@ -171,6 +172,13 @@ done
 printf '\nceiling (minimal AF_PACKET sender over c0 → router → server): %s pkt/s with sendto, %s pkt/s with sendmmsg×64, %s pkt/s with sendmmsg×64 from two threads\n' "$CEIL1" "$CEIL64" "$CEIL64x2"
 read -r _ tp_syn _ < <(summary tcpprobe)
 awk -v s="$tp_syn" -v m="$tp_med" -v c="$CEIL64x2" 'BEGIN {printf "tcpprobe sent %.0f SYNs/s over its whole run: %.0f %% of the two-thread ceiling\n", s/(m/1e9), 100*s/(m/1e9)/c}'
+# The ceiling is timed over its send loop alone: tcpprobe's send phase is
+# the like-for-like figure, first SYN to last first SYN as its own --ndjson
+# send times say (tcpdump's, on a ring link), in the tcpprobe-ndjson rounds.
+for r in $(seq "$ROUNDS"); do "$WORK/tpbench" span "$WORK/tcpprobe-ndjson.$r.out"; done >"$WORK/spans"
+span_med=$(awk '{print $2}' "$WORK/spans" | median)
+span_n=$(awk '{print $1}' "$WORK/spans" | median)
+awk -v n="$span_n" -v d="$span_med" -v c="$CEIL64x2" 'BEGIN {printf "tcpprobe --ndjson sent %.0f SYNs/s over its send phase (median %.1f ms, first SYN to last first SYN): %.0f %% of the two-thread ceiling\n", n/(d/1e9), d/1e6, 100*n/(d/1e9)/c}'
 echo
 echo "per round (wall ns, SYNs, right, wrong examples):"
 for tool in $TOOLS tcpprobe-loss nmap-loss; do sed "s/^/  $tool: /" "$WORK/res.$tool"; done

@@ -3,6 +3,7 @@ package bench
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -51,5 +52,26 @@ func checkStates(t *testing.T, st []State, err error, bad bool, want map[int]Sta
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("states (-want +got)\n%s", diff)
+	}
+}
+
+// TestSendSpan: the span runs from the earliest first SYN to the latest,
+// in whatever order the lines come; a result that sent nothing is not
+// counted.
+func TestSendSpan(t *testing.T) {
+	in := `{"port":2,"attempts":[{"at_ms":0,"time":"2026-12-01T20:17:24.900000000Z"},{"at_ms":100,"time":"2026-12-01T20:17:25.000000000Z"}]}
+{"port":1,"attempts":[{"at_ms":0,"time":"2026-12-01T20:17:24.500000000Z"}]}
+{"port":3,"attempts":[]}
+{"port":4,"attempts":[{"at_ms":0,"time":"2026-12-01T20:17:24.750000000Z"}]}
+`
+	n, span, err := SendSpan(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || span != 400*time.Millisecond {
+		t.Errorf("SendSpan = %d probes over %v, want 3 over 400ms", n, span)
+	}
+	if _, _, err := SendSpan(strings.NewReader("not json\n")); err == nil {
+		t.Error("a line that is not JSON: no error")
 	}
 }

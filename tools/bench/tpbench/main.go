@@ -3,6 +3,7 @@
 //	tpbench listen ADDR PORTS          listen on PORTS (comma list) until killed
 //	tpbench ceiling IFACE DSTMAC SRC DST N BATCH [WORKERS]   print packets/s of a minimal AF_PACKET sender
 //	tpbench score TOOL FILE OPENPORTS  print "right wrong-examples" for tcpprobe|nmap|masscan output
+//	tpbench span FILE                  print "probes span_ns" of tcpprobe --ndjson output: first SYN to last first SYN
 //	tpbench sweep HOST SCHEDULE RATE CPUPROFILE  run the Prober over ports 1-65535 of HOST, print outcome counts, time and stats
 //	tpbench fleet-score TOOL FILE PREFIX OPEN  print "right wrong-by-kind" for a sweep of every address of PREFIX (scripts/bench-fleet.sh)
 package main
@@ -108,6 +109,21 @@ func run(args []string) error {
 			return fmt.Errorf("usage: tpbench sweep HOST SCHEDULE RATE CPUPROFILE")
 		}
 		return sweep(args[1], args[2], args[3], args[4])
+	case "span":
+		if len(args) != 2 {
+			return fmt.Errorf("usage: tpbench span FILE")
+		}
+		f, err := os.Open(args[1])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		n, span, err := bench.SendSpan(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", args[1], err)
+		}
+		fmt.Println(n, span.Nanoseconds())
+		return nil
 	case "score":
 		if len(args) != 4 {
 			return fmt.Errorf("usage: tpbench score tcpprobe|nmap|masscan FILE OPENPORTS")
