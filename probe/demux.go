@@ -42,7 +42,8 @@ func (t *tuple) is(k *demuxKey) bool {
 // (linear probing, at most half full) of entry pointers, each beside the
 // hash of its key, 32 to 64 bytes a probe where a map of demuxKey takes
 // about 80. The key is the entry's own: a lookup reads an entry only when
-// the hashes match, which is, but for one in 2^64, the entry it wants.
+// the hashes match, which is mostly the entry it wants (hashDemux says
+// when two keys share a hash).
 type demuxTable struct {
 	slots []demuxSlot // a power of two long, or empty
 	n     int
@@ -72,10 +73,30 @@ func newDemuxTable(n int, seed maphash.Seed) demuxTable {
 	return demuxTable{slots: slots, seed: seed}
 }
 
+// demuxRun is how many consecutive keys (by remote port, or by the last
+// bits of the remote address) hashDemux files in consecutive slots.
+const demuxRun = 16
+
 // hashDemux is the hash of k under seed, what a table of that seed files
 // k under. It reads no table: a receive loop hashes its packets' 4-tuples
 // before it takes the lock a table needs.
-func hashDemux(seed maphash.Seed, k *demuxKey) uint64 { return maphash.Comparable(seed, *k) }
+//
+// Keys that differ only in the last four bits of the remote port and of
+// the remote address share a random base, and each is filed at the base
+// plus the sum of those bits (mod 16): the probes a sweep starts one after
+// the other (ports 1, 2, 3 … of a host, or port 80 of .1, .2, .3 …) and
+// their replies, which come back in about the same order, use a run of
+// four cache lines, not a random line each. A registration's and a
+// reply's lookups were the launch and receive paths' costliest cache
+// misses (about 3 % of a 65,535-port sweep's CPU, by perf). Two keys of a
+// group whose bits sum alike share a hash; the entry's key tells them
+// apart.
+func hashDemux(seed maphash.Seed, k *demuxKey) uint64 {
+	g := *k
+	g.rport &^= demuxRun - 1
+	g.remote[15] &^= demuxRun - 1
+	return maphash.Comparable(seed, g) + uint64((k.rport+uint16(k.remote[15]))&(demuxRun-1))
+}
 
 // len returns how many probes t holds.
 func (t *demuxTable) len() int { return t.n }
