@@ -41,7 +41,10 @@ func (r *runState) register(pl *planned, ls *linkState, nr *neighResult) (*entry
 	}
 	e.dropsAt = ls.drops.Load()
 	e.routeGen = pl.rt.gen
-	e.gw = p.gatewayFor(neighKey{pl.rt.r.Interface.Index, pl.rt.r.NextHop})
+	if pl.rt.gw == nil { // once per route, not a map lookup per probe
+		pl.rt.gw = p.gatewayFor(neighKey{pl.rt.r.Interface.Index, pl.rt.r.NextHop})
+	}
+	e.gw = pl.rt.gw
 	e.index, e.name, e.expect = pl.i, pl.t.Name, pl.t.Expect
 	p.probes.place(slot, h, e)
 	e.ridx = int32(len(r.entries))

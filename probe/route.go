@@ -13,6 +13,7 @@ type routeResult struct {
 	r   rawsock.Route
 	err error
 	nr  *neighResult // its next hop once resolved, so a sweep looks it up once; p.mu
+	gw  *gateway     // its next hop's state (ratelimit.go), once a probe took it; p.mu
 	gen uint64       // the routing generation the lookup saw (routegen.go)
 }
 

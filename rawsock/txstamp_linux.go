@@ -251,20 +251,50 @@ func (t *txStamper) drainLocked() int {
 // drainTapLocked moves the times of every frame in the tap's ring into
 // pend; t.mu is held.
 func (t *txStamper) drainTapLocked() int {
-	moved := 0
+	return t.ownLocked(nil, nil, nil)
+}
+
+// ownLocked drains the tap's ring: a frame that is frames[*next], the
+// caller's next frame, sets times[*next] (the ring hands a writer's frames
+// over in the order it sent them, mostly without another writer's between),
+// and every other frame's time goes into pend for its owner, who finds it
+// by key. A frame taken in order costs a comparison where pend costs two
+// hashes of the frame and three map operations. It returns how many of the
+// caller's frames it set; t.mu is held.
+func (t *txStamper) ownLocked(frames [][]byte, times []time.Time, next *int) int {
+	set := 0
+	skip := func() { // past frames already stamped (from pend)
+		for next != nil && *next < len(frames) && !times[*next].IsZero() {
+			*next++
+		}
+	}
+	skip()
 	for {
 		frame, ns, ok := t.tap.next()
 		if !ok {
 			break
 		}
 		if ns != 0 && frame != nil {
-			t.pend[t.key(frame)] = ns
-			moved++
+			if next != nil && *next < len(frames) && sameFrame(frame, frames[*next]) {
+				times[*next] = time.Unix(0, ns)
+				set++
+				*next++
+				skip()
+			} else {
+				t.pend[t.key(frame)] = ns
+			}
 		}
 		t.tap.release()
 	}
 	t.prunePendLocked()
-	return moved
+	return set
+}
+
+// sameFrame reports whether tapped, a frame as the tap's ring holds it
+// (its first txKeyLen bytes at most), is sent, the frame as written: what
+// equal keys (key) say, without hashing.
+func sameFrame(tapped, sent []byte) bool {
+	return len(tapped) == min(len(sent), txKeyLen) && string(tapped) == string(sent[:len(tapped)])
 }
 
 // prunePendLocked drops stamps nobody claimed for txPendAge once pend
@@ -304,7 +334,9 @@ func parseTxStamp(oob []byte) (ns int64, ok bool) {
 }
 
 // claim sets times[i] to the kernel stamp of frames[i] where one has come,
-// waiting up to txWait for missing ones, and to after elsewhere.
+// waiting up to txWait for missing ones, and to after elsewhere. keys is
+// room for the frames' keys, made only for frames a tap's ring did not
+// hand over in order (ownLocked).
 func (t *txStamper) claim(frames [][]byte, keys []uint64, times []time.Time, after time.Time) {
 	st := t.state.Load()
 	if st == txNone {
@@ -319,10 +351,24 @@ func (t *txStamper) claim(frames [][]byte, keys []uint64, times []time.Time, aft
 	for i := range times {
 		times[i] = time.Time{}
 	}
+	next, keyed := 0, false
 	for {
 		t.mu.Lock()
-		t.drainLocked()
-		for i, k := range keys {
+		if t.tap != nil {
+			missing -= t.ownLocked(frames, times, &next)
+		} else {
+			t.drainLocked()
+		}
+		if missing > 0 && !keyed {
+			for i, f := range frames {
+				keys[i] = t.key(f)
+			}
+			keyed = true
+		}
+		for i, k := range keys[:len(frames)] {
+			if missing == 0 {
+				break
+			}
 			if !times[i].IsZero() {
 				continue
 			}
@@ -403,7 +449,7 @@ func (l *Link) WriteIPStamped(pkt []byte, dst net.HardwareAddr) (time.Time, erro
 	}
 	var times [1]time.Time
 	frames := [1][]byte{f}
-	keys := [1]uint64{t.key(f)}
+	var keys [1]uint64 // made by claim if it needs them
 	t.claim(frames[:], keys[:], times[:], after)
 	return times[0], nil
 }
@@ -435,7 +481,6 @@ func (l *Link) WriteIPBatchStamped(pkts [][]byte, dst []net.HardwareAddr, times 
 				break
 			}
 			frames[i] = unsafe.Slice(b.iovs[i].Base, int(b.iovs[i].Len))
-			keys[i] = t.key(frames[i])
 		}
 		b.n, b.off, b.errno = n, 0, 0
 		t.writeRaw(b.fn)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -440,6 +441,38 @@ func TestTapBlocksFor(t *testing.T) {
 		}
 		if frames := tapBlocksFor(tc.procs) * tapBlockFrames; frames < 4*tc.procs*MaxBatch {
 			t.Errorf("tapBlocksFor(%d): %d frames, fewer than four batches a P", tc.procs, frames)
+		}
+	}
+}
+
+// TestSameFrame: a tapped frame is the sent one when it holds the sent
+// frame's first txKeyLen bytes, exactly: what their keys say.
+func TestSameFrame(t *testing.T) {
+	sent := make([]byte, txKeyLen+30)
+	for i := range sent {
+		sent[i] = byte(i)
+	}
+	short := sent[:60]
+	other := append([]byte(nil), sent[:txKeyLen]...)
+	other[txKeyLen-1]++
+	for _, tc := range []struct {
+		name          string
+		tapped, sent  []byte
+		same, keysSay bool
+	}{
+		{"a long frame, cut at txKeyLen", sent[:txKeyLen], sent, true, true},
+		{"a short frame, whole", short, short, true, true},
+		{"cut shorter than the tap cuts", sent[:txKeyLen-1], sent, false, false},
+		{"a short frame's prefix", short[:59], short, false, false},
+		{"one byte apart", other, sent, false, false},
+	} {
+		var st txStamper
+		st.seed = maphash.MakeSeed()
+		if got := sameFrame(tc.tapped, tc.sent); got != tc.same {
+			t.Errorf("%s: sameFrame = %v, want %v", tc.name, got, tc.same)
+		}
+		if got := st.key(tc.tapped) == st.key(tc.sent); got != tc.keysSay {
+			t.Errorf("%s: equal keys = %v, want %v", tc.name, got, tc.keysSay)
 		}
 	}
 }
