@@ -29,8 +29,7 @@ type rxBatch struct {
 // rxPacket is one packet for the demultiplexer: a TCP segment or ICMP
 // error, or a drop of the receive path that names a 4-tuple.
 type rxPacket struct {
-	key  tuple
-	dk   demuxKey // key as the demultiplexer keys it
+	dk   demuxKey // its 4-tuple, as the demultiplexer keys it
 	h    uint64   // dk's hash (hashDemux), taken before p.mu
 	icmp bool
 	drop rx.Drop // rx.DropNone: a packet for the Machine
@@ -79,14 +78,14 @@ func (p *Prober) onPackets(b *rxBatch, pkts [][]byte, infos []rawsock.RecvInfo) 
 				continue
 			}
 		}
+		key := tuple{local: out.Tuple.Local, remote: out.Tuple.Remote, lport: out.Tuple.LocalPort, rport: out.Tuple.RemotePort}
 		b.pkts = append(b.pkts, rxPacket{
-			key:  tuple{local: out.Tuple.Local, remote: out.Tuple.Remote, lport: out.Tuple.LocalPort, rport: out.Tuple.RemotePort},
+			dk:   key.demux(),
 			icmp: out.Kind == rx.KindICMP,
 			drop: d,
 			at:   info.Time,
 		})
 		rp := &b.pkts[len(b.pkts)-1]
-		rp.dk = rp.key.demux()
 		rp.h = hashDemux(p.demuxSeed, &rp.dk)
 		switch {
 		case !ok:
