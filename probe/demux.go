@@ -92,9 +92,8 @@ const demuxRun = 8
 // table of a sweep, a lookup of a 4-tuple no probe has (a stray or forged
 // packet) walks about 8.5 slots on average and at most about 250 (runs of
 // 16: 17 and 500; a random slot each: 1.5 and 37), 16 bytes a slot, in
-// order.
-// Two keys of a group whose bits sum alike share a hash; the entry's key
-// tells them apart.
+// order. Two keys of a group whose bits sum alike share a hash; the
+// entry's key tells them apart.
 func hashDemux(seed maphash.Seed, k *demuxKey) uint64 {
 	g := *k
 	g.rport &^= demuxRun - 1

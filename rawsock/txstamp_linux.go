@@ -211,12 +211,12 @@ func (t *txStamper) key(frame []byte) uint64 {
 }
 
 // drainLocked moves every stamp in the tap's ring or the error queue into
-// pend; t.mu is held. It returns how many it moved.
-func (t *txStamper) drainLocked() int {
+// pend; t.mu is held.
+func (t *txStamper) drainLocked() {
 	if t.tap != nil {
-		return t.drainTapLocked()
+		t.drainTapLocked()
+		return
 	}
-	moved := 0
 	for {
 		for i := range t.rx.msgs {
 			t.rx.msgs[i].hdr.SetControllen(len(t.rx.oob[i]))
@@ -228,7 +228,7 @@ func (t *txStamper) drainLocked() int {
 			continue
 		}
 		if e != 0 {
-			return moved // EAGAIN: empty
+			break // EAGAIN: empty
 		}
 		n := int(r)
 		for i := 0; i < n; i++ {
@@ -238,20 +238,18 @@ func (t *txStamper) drainLocked() int {
 				continue
 			}
 			t.pend[t.key(t.rx.data[i][:min(int(m.len), txKeyLen)])] = ns
-			moved++
 		}
 		if n < MaxBatch {
 			break
 		}
 	}
 	t.prunePendLocked()
-	return moved
 }
 
 // drainTapLocked moves the times of every frame in the tap's ring into
 // pend; t.mu is held.
-func (t *txStamper) drainTapLocked() int {
-	return t.ownLocked(nil, nil, nil)
+func (t *txStamper) drainTapLocked() {
+	t.ownLocked(nil, nil, nil)
 }
 
 // ownLocked drains the tap's ring: a frame that is frames[*next], the
