@@ -104,16 +104,8 @@ func hashDemux(seed maphash.Seed, k *demuxKey) uint64 {
 // len returns how many probes t holds.
 func (t *demuxTable) len() int { return t.n }
 
-// get returns the probe of k, nil if none.
-func (t *demuxTable) get(k demuxKey) *entry {
-	if t.n == 0 {
-		return nil
-	}
-	return t.getHashed(&k, hashDemux(t.seed, &k))
-}
-
-// getHashed returns the probe of k, whose hash under t's seed is h, nil if
-// none.
+// getHashed returns the probe of k, whose hash under t's seed is h
+// (hashDemux), nil if none.
 func (t *demuxTable) getHashed(k *demuxKey, h uint64) *entry {
 	if t.n == 0 {
 		return nil

@@ -7,6 +7,15 @@ import (
 	"testing"
 )
 
+// get returns the probe of k, nil if none: getHashed with the hash made
+// here, for tests (the engine hashes before it takes p.mu).
+func (t *demuxTable) get(k demuxKey) *entry {
+	if t.n == 0 {
+		return nil // a zero table has no seed to hash with yet
+	}
+	return t.getHashed(&k, hashDemux(t.seed, &k))
+}
+
 // TestDemuxTable runs random puts, removes and gets against a map: the
 // table finds every probe it holds and no other, across growth, clusters
 // that wrap around its end and backward-shift deletion.

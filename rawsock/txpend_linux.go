@@ -27,8 +27,9 @@ import (
 // TCP header with 40 bytes of options fit.
 const txKeyLen = 14 + 40 + 60
 
-// txPendMax bounds the stamps drained but not claimed; beyond it, stamps
-// older than txPendAge are dropped (their owner gave up on them).
+// txPendMax is how many stamps drained but not claimed pend holds before
+// prunePendLocked first drops those older than txPendAge (their owner gave
+// up on them); later scans wait until pend has doubled.
 const (
 	txPendMax = 4096
 	txPendAge = time.Second
@@ -205,7 +206,9 @@ func (t *txStamper) claim(frames [][]byte, keys []uint64, times []time.Time, aft
 		}
 		if missing > 0 && !keyed {
 			for i, f := range frames {
-				keys[i] = t.key(f)
+				if times[i].IsZero() {
+					keys[i] = t.key(f)
+				}
 			}
 			keyed = true
 		}
