@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -29,6 +30,26 @@ func unplanned(env Env) {
 	if env.Planned != nil {
 		env.Planned(-1)
 	}
+}
+
+// closeProber closes pr's links at the end of a run. The close of a ring
+// socket waits out two RCU grace periods, about 30 ms on a HZ=250 kernel,
+// with the CPUs idle. After raw rounds the run's heap goes back to the
+// kernel meanwhile, work the process's exit would otherwise do after the
+// waits: on the 65,535-port lab sweep the last SYN to exit took 37 ms
+// instead of 50 (median of 5).
+func closeProber(pr *probe.Prober, raw bool) {
+	if !raw {
+		pr.Close()
+		return
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		pr.Close()
+	}()
+	debug.FreeOSMemory()
+	<-closed
 }
 
 // runFunc probes targets and emits each result from one goroutine: the
@@ -158,7 +179,7 @@ func run(ctx context.Context, o *Options, args []string, s Streams, env Env, int
 	// One Prober for every round: its links, opened before privilege is
 	// dropped, serve them all.
 	pr, _ := probe.New(cfg)
-	defer pr.Close()
+	defer func() { closeProber(pr, rounds.rawRounds > 0) }()
 	rawRun, err := o.lifeRunner(cfg, pr.Run)
 	if err != nil {
 		return err
