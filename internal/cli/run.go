@@ -36,8 +36,8 @@ func unplanned(env Env) {
 // socket waits out two RCU grace periods, about 30 ms on a HZ=250 kernel,
 // with the CPUs idle. After raw rounds the run's heap goes back to the
 // kernel meanwhile, work the process's exit would otherwise do after the
-// waits: on the 65,535-port lab sweep the last SYN to exit took 37 ms
-// instead of 50 (median of 5).
+// waits: on the 65,535-port lab sweep the last SYN to exit took 41.5 ms
+// instead of 49 (median of 7, timed from perf samples).
 func closeProber(pr *probe.Prober, raw bool) {
 	if !raw {
 		pr.Close()
