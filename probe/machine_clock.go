@@ -54,10 +54,13 @@ func (m *Machine) derive() {
 // frame actually left (a kernel transmit timestamp, or the time the send
 // call returned). The SYN's event, the result's attempt list, the
 // timeline's order and, once decided, the RTT, connect time and answered
-// attempt follow, and the first SYN's time is the probe's start. The
-// schedule is not moved. An unknown attempt, a zero t, and a t after the
-// answer that decided the probe (a clock read late, after the send call:
-// not the answered SYN's departure) are ignored.
+// attempt follow. The first SYN's departure is the probe's start, and the
+// schedule runs from it: the kernel arms a SYN's retransmission timer once
+// the SYN is out (tcp_connect), so its second SYN never leaves less than
+// the schedule's interval after the first, however long the first took to
+// leave. An unknown attempt, a zero t, and a t after the answer that
+// decided the probe (a clock read late, after the send call: not the
+// answered SYN's departure) are ignored.
 func (m *Machine) SentAt(attempt int, t time.Time) {
 	i := attempt - 1
 	if i < 0 || i >= len(m.attempts) || t.IsZero() || (m.answered && t.After(m.res.Finished)) {
@@ -67,7 +70,16 @@ func (m *Machine) SentAt(attempt int, t time.Time) {
 	if old.Equal(t) {
 		return
 	}
-	m.attempts[i].at = t.Sub(m.start)
+	if i == 0 {
+		// Move the anchor; the other attempts keep their times.
+		d := t.Sub(m.start)
+		m.start = t
+		for j := 1; j < len(m.attempts); j++ {
+			m.attempts[j].at -= d
+		}
+	} else {
+		m.attempts[i].at = t.Sub(m.start)
+	}
 	t = m.sent(i) // as the Result and the timeline will say it
 	r := m.res
 	if r == nil {

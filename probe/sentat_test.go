@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -17,10 +18,13 @@ import (
 
 // sendLag is how long after a stamped write begins its frame leaves, and
 // callLag how long after that the call returns (on veth the peers' whole
-// stacks run inside it): the Prober decides to send before either.
+// stacks run inside it): the Prober decides to send before either. The
+// first frame to a port takes firstLag to leave instead (a first send
+// faulting its memory in, or one queued behind a batch's others).
 const (
-	sendLag = 500 * time.Microsecond
-	callLag = 2 * time.Millisecond
+	sendLag  = 500 * time.Microsecond
+	firstLag = 5 * time.Millisecond
+	callLag  = 2 * time.Millisecond
 )
 
 // stampNet is the fake network with links that say when each frame left.
@@ -28,20 +32,34 @@ type stampNet struct{ *probetest.Network }
 
 func (n stampNet) OpenLink(ifi *net.Interface, cfg rawsock.LinkConfig) (probe.Link, error) {
 	l, err := n.Network.OpenLink(ifi, cfg)
-	return stampLink{l}, err
+	return &stampLink{Link: l, seen: map[uint16]bool{}}, err
 }
 
-type stampLink struct{ probe.Link }
+type stampLink struct {
+	probe.Link
+	mu   sync.Mutex      // guards seen
+	seen map[uint16]bool // destination ports sent to
+}
 
-func (l stampLink) WriteIPStamped(pkt []byte, dst net.HardwareAddr) (time.Time, error) {
-	time.Sleep(sendLag)
+func (l *stampLink) WriteIPStamped(pkt []byte, dst net.HardwareAddr) (time.Time, error) {
+	lag := sendLag
+	var ip wire.IPInfo
+	var seg wire.Segment
+	if b, err := wire.ParseIP(pkt, &ip); err == nil && wire.ParseTCP(b, &seg) == nil {
+		l.mu.Lock()
+		if !l.seen[seg.DstPort] {
+			l.seen[seg.DstPort], lag = true, firstLag
+		}
+		l.mu.Unlock()
+	}
+	time.Sleep(lag)
 	left := time.Now()
 	err := l.WriteIP(pkt, dst) // the fake peer may answer at once
 	time.Sleep(callLag)
 	return left, err
 }
 
-func (l stampLink) WriteIPBatchStamped(pkts [][]byte, dst []net.HardwareAddr, times []time.Time) (int, error) {
+func (l *stampLink) WriteIPBatchStamped(pkts [][]byte, dst []net.HardwareAddr, times []time.Time) (int, error) {
 	for i := range pkts {
 		t, err := l.WriteIPStamped(pkts[i], dst[i])
 		if err != nil {
@@ -59,7 +77,8 @@ func (l stampLink) WriteIPBatchStamped(pkts [][]byte, dst []net.HardwareAddr, ti
 func TestSentTimes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		net := probetest.New()
-		pr, err := probe.New(probe.Config{Profile: short(t), Network: stampNet{net}, Options: probe.DefaultOptions()})
+		prof := short(t)
+		pr, err := probe.New(probe.Config{Profile: prof, Network: stampNet{net}, Options: probe.DefaultOptions()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,6 +132,16 @@ func TestSentTimes(t *testing.T) {
 			for i := range syns {
 				if !r.Attempts[i].Equal(syns[i]) {
 					t.Errorf("port %d: attempt %d at %v, its SYN left at %v", tc.port, i+1, r.Attempts[i], syns[i])
+				}
+			}
+			// The first SYNs leave in one batch, each after the ones
+			// before it (on veth, their trips through the peers' stacks),
+			// while a retransmission leaves alone: the schedule must run
+			// from the first SYN's departure, not from the decision to
+			// send it, or the second SYN would leave early.
+			for k := 1; k < len(syns); k++ {
+				if gap := syns[k].Sub(syns[0]); gap < prof.Schedule.SYNs[k] {
+					t.Errorf("port %d: SYN %d left %v after the first, want at least the schedule's %v", tc.port, k+1, gap, prof.Schedule.SYNs[k])
 				}
 			}
 			if !r.Started.Equal(syns[0]) {
@@ -178,6 +207,62 @@ func TestMachineSentAt(t *testing.T) {
 			}
 			if r.RTT != tt.rtt {
 				t.Errorf("RTT %v, want %v", r.RTT, tt.rtt)
+			}
+		})
+	}
+}
+
+// TestSentAtAnchorsSchedule: the schedule runs from the first SYN's
+// departure, as the kernel's retransmission timer runs from the SYN's
+// transmit; a later SYN's correction moves only that SYN.
+func TestSentAtAnchorsSchedule(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	local := netip.MustParseAddrPort("198.18.1.2:40000")
+	remote := netip.MustParseAddrPort("198.18.2.2:80")
+	const lag = 3 * time.Millisecond
+	tests := []struct {
+		name     string
+		attempt  int           // the SYN corrected, after it is sent
+		resend   time.Duration // when the second SYN is due, after t0
+		giveUp   time.Duration // when the probe gives up, after t0
+		attempts []time.Duration
+	}{
+		{"first SYN left late", 1, 6*time.Second + lag, 75*time.Second + lag, []time.Duration{lag, 6*time.Second + lag, 30*time.Second + lag}},
+		{"second SYN left late", 2, 6 * time.Second, 75 * time.Second, []time.Duration{0, 6*time.Second + lag, 30 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := probe.NewMachine(probe.Classic(), local, remote, 7)
+			m.Start(t0)
+			if tt.attempt == 1 {
+				m.SentAt(1, t0.Add(lag))
+			}
+			if got := m.Deadline().Sub(t0); got != tt.resend {
+				t.Fatalf("second SYN due %v after the start, want %v", got, tt.resend)
+			}
+			if out := m.Tick(t0.Add(tt.resend - time.Nanosecond)); out.SendSYN {
+				t.Fatalf("SYN sent %v after the start, before it was due", tt.resend-time.Nanosecond)
+			}
+			if out := m.Tick(t0.Add(tt.resend)); !out.SendSYN {
+				t.Fatalf("no SYN at %v", tt.resend)
+			}
+			if tt.attempt == 2 {
+				m.SentAt(2, t0.Add(tt.resend+lag))
+			}
+			m.Tick(m.Deadline()) // the third SYN
+			if got := m.Deadline().Sub(t0); got != tt.giveUp {
+				t.Fatalf("gives up %v after the start, want %v", got, tt.giveUp)
+			}
+			if out := m.Tick(m.Deadline()); !out.Done {
+				t.Fatal("not done at the give-up time")
+			}
+			r := m.Result()
+			var got []time.Duration
+			for _, a := range r.Attempts {
+				got = append(got, a.Sub(t0))
+			}
+			if !slices.Equal(got, tt.attempts) || r.Started.Sub(t0) != tt.attempts[0] {
+				t.Errorf("started %v, attempts %v; want %v", r.Started.Sub(t0), got, tt.attempts)
 			}
 		})
 	}

@@ -79,10 +79,10 @@ func TestClassicRetransmissionOpens(t *testing.T) {
 		}
 		dur := time.Duration(res.DurationMs * float64(time.Millisecond))
 		if res.Outcome != "open" || len(res.Attempts) != 2 {
-			t.Errorf("%s: %s after %d SYNs, want open after 2", target, res.Outcome, len(res.Attempts))
+			t.Errorf("%s: %s after %d SYNs (%+v), want open after 2; stderr: %s", target, res.Outcome, len(res.Attempts), res.Attempts, r.stderr)
 		}
 		if dur < 6*time.Second || dur > 6*time.Second+300*time.Millisecond {
-			t.Errorf("%s: open after %v, want just after the 6 s retransmission", target, dur)
+			t.Errorf("%s: open after %v (SYNs %+v), want just after the 6 s retransmission", target, dur, res.Attempts)
 		}
 		if r.exit != 0 {
 			t.Errorf("%s: exit %d for an open port, want 0", target, r.exit)
