@@ -49,6 +49,11 @@ func (m *Machine) derive() {
 	r.Connect = max(0, decidedAt.Sub(m.sent(0)))
 }
 
+// maxSendLag bounds how long after the decision to send a SYN it can have
+// left: a send call, even a batch's on veth that carries every frame
+// before it through the peers' stacks, takes milliseconds.
+const maxSendLag = time.Second
+
 // SentAt corrects the send time of SYN number attempt (1-based, in the
 // order the Machine asked for them) to t, when the driver learns when the
 // frame actually left (a kernel transmit timestamp, or the time the send
@@ -58,27 +63,30 @@ func (m *Machine) derive() {
 // schedule runs from it: the kernel arms a SYN's retransmission timer once
 // the SYN is out (tcp_connect), so its second SYN never leaves less than
 // the schedule's interval after the first, however long the first took to
-// leave. An unknown attempt, a zero t, and a t after the answer that
+// leave. Ignored: an unknown attempt, a zero t, a t after the answer that
 // decided the probe (a clock read late, after the send call: not the
-// answered SYN's departure) are ignored.
+// answered SYN's departure), and a t before the decision to send or
+// maxSendLag or more after it (the wall clock was stepped meanwhile).
 func (m *Machine) SentAt(attempt int, t time.Time) {
 	i := attempt - 1
 	if i < 0 || i >= len(m.attempts) || t.IsZero() || (m.answered && t.After(m.res.Finished)) {
 		return
 	}
 	old := m.sent(i)
-	if old.Equal(t) {
+	d := t.Sub(old) // on the wall clock: a kernel stamp has no other
+	if d <= 0 || d >= maxSendLag {
 		return
 	}
 	if i == 0 {
-		// Move the anchor; the other attempts keep their times.
-		d := t.Sub(m.start)
-		m.start = t
+		// Move the anchor by d, not to t: the start keeps the driver's
+		// clock reading (its monotonic part), the one its timers and
+		// Tick's now run on. The other attempts keep their times.
+		m.start = m.start.Add(d)
 		for j := 1; j < len(m.attempts); j++ {
 			m.attempts[j].at -= d
 		}
 	} else {
-		m.attempts[i].at = t.Sub(m.start)
+		m.attempts[i].at += d
 	}
 	t = m.sent(i) // as the Result and the timeline will say it
 	r := m.res

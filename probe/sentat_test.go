@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -214,7 +215,8 @@ func TestMachineSentAt(t *testing.T) {
 
 // TestSentAtAnchorsSchedule: the schedule runs from the first SYN's
 // departure, as the kernel's retransmission timer runs from the SYN's
-// transmit; a later SYN's correction moves only that SYN.
+// transmit; a later SYN's correction moves only that SYN; a time the wall
+// clock's step made unbelievable moves nothing.
 func TestSentAtAnchorsSchedule(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	local := netip.MustParseAddrPort("198.18.1.2:40000")
@@ -223,19 +225,22 @@ func TestSentAtAnchorsSchedule(t *testing.T) {
 	tests := []struct {
 		name     string
 		attempt  int           // the SYN corrected, after it is sent
+		lag      time.Duration // how long after its decision it is said to have left
 		resend   time.Duration // when the second SYN is due, after t0
 		giveUp   time.Duration // when the probe gives up, after t0
 		attempts []time.Duration
 	}{
-		{"first SYN left late", 1, 6*time.Second + lag, 75*time.Second + lag, []time.Duration{lag, 6*time.Second + lag, 30*time.Second + lag}},
-		{"second SYN left late", 2, 6 * time.Second, 75 * time.Second, []time.Duration{0, 6*time.Second + lag, 30 * time.Second}},
+		{"first SYN left late", 1, lag, 6*time.Second + lag, 75*time.Second + lag, []time.Duration{lag, 6*time.Second + lag, 30*time.Second + lag}},
+		{"second SYN left late", 2, lag, 6 * time.Second, 75 * time.Second, []time.Duration{0, 6*time.Second + lag, 30 * time.Second}},
+		{"stamped before its decision", 1, -lag, 6 * time.Second, 75 * time.Second, []time.Duration{0, 6 * time.Second, 30 * time.Second}},
+		{"stamped a second after", 1, time.Second, 6 * time.Second, 75 * time.Second, []time.Duration{0, 6 * time.Second, 30 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := probe.NewMachine(probe.Classic(), local, remote, 7)
 			m.Start(t0)
 			if tt.attempt == 1 {
-				m.SentAt(1, t0.Add(lag))
+				m.SentAt(1, t0.Add(tt.lag))
 			}
 			if got := m.Deadline().Sub(t0); got != tt.resend {
 				t.Fatalf("second SYN due %v after the start, want %v", got, tt.resend)
@@ -247,7 +252,7 @@ func TestSentAtAnchorsSchedule(t *testing.T) {
 				t.Fatalf("no SYN at %v", tt.resend)
 			}
 			if tt.attempt == 2 {
-				m.SentAt(2, t0.Add(tt.resend+lag))
+				m.SentAt(2, t0.Add(tt.resend+tt.lag))
 			}
 			m.Tick(m.Deadline()) // the third SYN
 			if got := m.Deadline().Sub(t0); got != tt.giveUp {
@@ -265,5 +270,29 @@ func TestSentAtAnchorsSchedule(t *testing.T) {
 				t.Errorf("started %v, attempts %v; want %v", r.Started.Sub(t0), got, tt.attempts)
 			}
 		})
+	}
+}
+
+// TestSentAtKeepsClockReading: a kernel stamp carries the wall clock
+// only; the schedule it moves keeps the driver's monotonic reading, which
+// the Prober's timer heap and Tick's now run on. (A deadline on the wall
+// clock alone made the heap call a probe due that Tick found not due, a
+// few nanoseconds apart, and the timer loop spun holding the lock.)
+func TestSentAtKeepsClockReading(t *testing.T) {
+	local := netip.MustParseAddrPort("198.18.1.2:40000")
+	remote := netip.MustParseAddrPort("198.18.2.2:80")
+	start := time.Now() // as SystemClock gives it: with a monotonic reading
+	m := probe.NewMachine(probe.Classic(), local, remote, 7)
+	m.Start(start)
+	m.SentAt(1, start.Add(time.Millisecond).Round(0)) // Round(0): the wall clock only
+	dl := m.Deadline()
+	if !strings.Contains(dl.String(), " m=") {
+		t.Errorf("deadline %v has no monotonic reading", dl)
+	}
+	if got, want := dl.Sub(start), 6*time.Second+time.Millisecond; got != want {
+		t.Errorf("second SYN due %v after the start, want %v", got, want)
+	}
+	if out := m.Tick(dl); !out.SendSYN {
+		t.Errorf("no SYN at its deadline %v", dl)
 	}
 }

@@ -166,6 +166,12 @@ func (p *Prober) runTimers() {
 				continue
 			}
 			p.dispatch(e, e.m.Tick(now), &acts)
+			if e.hidx >= 0 && p.timers[e.hidx].due <= nowRel {
+				// Its Machine says not yet where the heap said due:
+				// look again on the next turn, with a new now, rather
+				// than spin here holding p.mu.
+				break
+			}
 		}
 		wait := time.Hour
 		if len(p.timers) > 0 {
