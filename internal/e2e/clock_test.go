@@ -294,13 +294,15 @@ func TestClockFirstSYNDropped(t *testing.T) {
 	}
 }
 
-// TestClockSweep: a round of 1,102 probes (the open port and ports
-// 1000–2100, closed), big enough for a ring link, whose send times come
-// from its transmit tap; the other clock tests' single probes read the
-// socket queue, and theirs come from the error queue. Each SYN's attempt
-// time within 50 µs of its frame (frames leave a sendmmsg batch up to
-// milliseconds apart on veth), the open port's clocks as in
-// TestClockAccuracy. Not parallel (see TestClockAccuracy).
+// TestClockSweep: a round of 1,103 probes (the open port, ports
+// 1000–2100, closed, and a port whose first SYN the router drops), big
+// enough for a ring link, whose send times come from its transmit tap;
+// the other clock tests' single probes read the socket queue, and theirs
+// come from the error queue. Each SYN's attempt time within 50 µs of its
+// frame (frames leave a sendmmsg batch up to milliseconds apart on veth),
+// the open port's clocks as in TestClockAccuracy, and the retransmission
+// at least the schedule's 1 s after the first SYN on the wire. Not
+// parallel (see TestClockAccuracy).
 func TestClockSweep(t *testing.T) {
 	l := labtest.New(t)
 	// tcpprobe reads its targets after dropping privilege.
@@ -311,7 +313,10 @@ func TestClockSweep(t *testing.T) {
 		}
 	}
 	targets := filepath.Join(dir, "targets")
-	list := fmt.Sprintf("%s\n%s 1000-2100 expect=closed\n", netip.AddrPortFrom(lab.ServerV4, lab.PortOpen), lab.ServerV4)
+	// Last, a port whose first SYN the router drops: that SYN leaves at
+	// the end of a batch, its retransmission alone.
+	dropFirst := netip.AddrPortFrom(lab.ServerV4, lab.PortDropFirst1)
+	list := fmt.Sprintf("%s\n%s 1000-2100 expect=closed\n%s\n", netip.AddrPortFrom(lab.ServerV4, lab.PortOpen), lab.ServerV4, dropFirst)
 	if err := os.WriteFile(targets, []byte(list), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -331,10 +336,34 @@ func TestClockSweep(t *testing.T) {
 		}
 		late, sent, rtt := checkClocks(t, open, fs)
 		syns := checkSYNClocks(t, closed, fs, &late)
+		checkRetransmitGap(t, closed, dropFirst.String(), fs, time.Second)
 		systematic(t, slices.Concat(sent, syns), rtt)
 		t.Logf("open: sent events vs frames: %s; rtt_ms vs wire: %s; closed: attempts vs SYNs: %s", summary(sent), summary(rtt), summary(syns))
 		return late
 	})
+}
+
+// checkRetransmitGap fails the test unless target's result in res has a
+// second SYN, and that SYN left at least gap after the first on the wire:
+// the schedule runs from the first SYN's departure, however late in its
+// batch it left.
+func checkRetransmitGap(t *testing.T, res []clockResult, target string, fs []wireFrame, gap time.Duration) {
+	t.Helper()
+	for _, r := range res {
+		if r.Target != target {
+			continue
+		}
+		w := probeOnWire(fs, r.SourcePort, r.ISS)
+		if len(w.syns) < 2 {
+			t.Errorf("%s: %d SYNs on the wire, want the router's dropped first and a retransmission", target, len(w.syns))
+			return
+		}
+		if d := w.syns[1].Sub(w.syns[0]); d < gap {
+			t.Errorf("%s: the second SYN left %v after the first on the wire, want at least the schedule's %v", target, d, gap)
+		}
+		return
+	}
+	t.Errorf("%s: no result", target)
 }
 
 // sweepOnWire reports whether fs hold every SYN of res, and the open
