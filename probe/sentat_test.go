@@ -135,11 +135,10 @@ func TestSentTimes(t *testing.T) {
 					t.Errorf("port %d: attempt %d at %v, its SYN left at %v", tc.port, i+1, r.Attempts[i], syns[i])
 				}
 			}
-			// The first SYNs leave in one batch, each after the ones
-			// before it (on veth, their trips through the peers' stacks),
-			// while a retransmission leaves alone: the schedule must run
-			// from the first SYN's departure, not from the decision to
-			// send it, or the second SYN would leave early.
+			// A first SYN takes firstLag to leave, its retransmission
+			// sendLag: the schedule must run from the first SYN's
+			// departure, not from the decision to send it, or the second
+			// SYN would leave early.
 			for k := 1; k < len(syns); k++ {
 				if gap := syns[k].Sub(syns[0]); gap < prof.Schedule.SYNs[k] {
 					t.Errorf("port %d: SYN %d left %v after the first, want at least the schedule's %v", tc.port, k+1, gap, prof.Schedule.SYNs[k])
